@@ -1,0 +1,266 @@
+"""The contracts in ``contracts/``: which exist, and how each maps onto raw tables.
+
+A contract is an XSD at ``contracts/<name>/v<major>/<name>.xsd`` whose target namespace
+ends in ``:v<major>``. xmlschema reads it (types, documentation); the loader needs only
+the table layout derived here, so adding an entity means adding its XSD and nothing in
+Python.
+
+Mapping rules, applied to every contract alike:
+- the root is the one global element without a ``c7:table`` annotation;
+- each element annotated ``<c7:table name="..."/>`` becomes a raw table; a root child so
+  annotated is a *record*, validated and counted on its own;
+- inside a table element, attributes and single simple-typed children become columns
+  (snake_case), simple content becomes ``value``, a single complex child without a table
+  annotation is flattened with its name as prefix, and an annotated child becomes a
+  child table keyed by ``(_load_id, _record_no, _position)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import xmlschema
+from xmlschema.validators import XsdAttribute, XsdElement
+
+from loaders.errors import ContractError, UnknownContractError
+
+ANNOTATIONS_NS = "urn:crm7:contract-annotations"
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+NAMESPACE_VERSION = re.compile(r"^urn:crm7:contract:(?P<name>[a-z_]+):v(?P<major>\d+)$")
+META_COLUMNS = ("_load_id", "_record_no", "_source_line")
+
+# XSD primitive (or well-known derived) type -> PostgreSQL type of the raw column.
+PG_TYPES = {
+    "boolean": "boolean",
+    "date": "date",
+    "dateTime": "timestamptz",
+    "time": "time",
+    "decimal": "numeric",
+    "integer": "bigint",
+    "double": "double precision",
+    "float": "real",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    pg_type: str
+    collapse: bool  # xs:token and its kin: the value is whitespace-collapsed
+    documentation: str = ""
+
+
+@dataclass
+class Table:
+    """One raw table: the element it comes from and how to read a row out of it."""
+
+    name: str
+    tag: str  # Clark notation: {namespace}local
+    columns: list[Column] = field(default_factory=list)
+    # lxml accessors, in column order: ("attr", name), ("text",), or ("child", path of tags)
+    sources: list[tuple] = field(default_factory=list)
+    children: list[Table] = field(default_factory=list)
+    documentation: str = ""
+    is_record: bool = False
+
+    @property
+    def meta_columns(self) -> tuple[str, ...]:
+        extra = ("_source_system",) if self.is_record else ("_position",)
+        return (*META_COLUMNS, *extra)
+
+    def all_tables(self) -> list[Table]:
+        tables = [self]
+        for child in self.children:
+            tables.extend(child.all_tables())
+        return tables
+
+
+@dataclass
+class Contract:
+    name: str
+    major: int
+    version: str
+    namespace: str
+    path: Path
+    root_tag: str
+    records: list[Table]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.major} ({self.version})"
+
+    @property
+    def tables(self) -> list[Table]:
+        return [table for record in self.records for table in record.all_tables()]
+
+    @cache  # noqa: B019 - contracts live as long as the process
+    def xmlschema(self) -> xmlschema.XMLSchema:
+        return _read_schema(self.path)
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def contracts_dir() -> Path:
+    from loaders.db import project_root
+
+    here = project_root() / "contracts"
+    if here.is_dir():
+        return here
+    # Installed without a checkout: the contracts beside the package source.
+    return Path(__file__).resolve().parent.parent / "contracts"
+
+
+def _read_schema(path: Path) -> xmlschema.XMLSchema:
+    try:
+        # No imports from the network: a contract is self-contained.
+        return xmlschema.XMLSchema(str(path), allow="sandbox", defuse="always")
+    except (xmlschema.XMLSchemaException, OSError) as error:
+        raise ContractError(f"contract {path} cannot be read: {error}") from None
+
+
+def _documentation(component, lang: str = "en") -> str:
+    annotation = getattr(component, "annotation", None)
+    if annotation is None:
+        return ""
+    for doc in annotation.documentation:
+        if doc.get("{http://www.w3.org/XML/1998/namespace}lang", lang) == lang:
+            return " ".join((doc.text or "").split())
+    return ""
+
+
+def _table_name(element: XsdElement) -> str | None:
+    annotation = element.annotation
+    if annotation is None:
+        ref = getattr(element, "ref", None)
+        annotation = ref.annotation if ref is not None else None
+    if annotation is None:
+        return None
+    for appinfo in annotation.appinfo:
+        for node in appinfo.iter(f"{{{ANNOTATIONS_NS}}}table"):
+            return node.get("name")
+    return None
+
+
+def _column_for(name: str, xsd_type, documentation: str) -> Column:
+    pg_type = "text"
+    collapse = False
+    if xsd_type is not None and xsd_type.is_simple():
+        primitive = xsd_type.primitive_type
+        local = primitive.local_name if primitive is not None else "string"
+        pg_type = PG_TYPES.get(local, "text")
+        if local == "decimal" and xsd_type.is_derived(
+            xsd_type.maps.types[f"{{{XSD_NS}}}integer"]
+        ):
+            pg_type = "bigint"
+        white_space = getattr(xsd_type, "white_space", None)
+        collapse = white_space == "collapse" and pg_type == "text"
+    return Column(name=name, pg_type=pg_type, collapse=collapse, documentation=documentation)
+
+
+def _build_table(element: XsdElement, name: str, is_record: bool) -> Table:
+    table = Table(
+        name=name,
+        tag=element.name,
+        documentation=_documentation(element),
+        is_record=is_record,
+    )
+    _add_columns(table, element, prefix="", path=())
+    return table
+
+
+def _add_columns(table: Table, element: XsdElement, prefix: str, path: tuple[str, ...]) -> None:
+    xsd_type = element.type
+    for attribute in xsd_type.attributes.values() if hasattr(xsd_type, "attributes") else ():
+        if not isinstance(attribute, XsdAttribute):
+            continue
+        column = _column_for(
+            prefix + snake_case(attribute.local_name), attribute.type, _documentation(attribute)
+        )
+        table.columns.append(column)
+        table.sources.append(("attr", path, attribute.name))
+    if xsd_type.is_simple() or xsd_type.has_simple_content():
+        content_type = xsd_type if xsd_type.is_simple() else xsd_type.content
+        column_name = prefix.rstrip("_") if prefix else "value"
+        table.columns.append(_column_for(column_name, content_type, _documentation(element)))
+        table.sources.append(("text", path))
+        return
+    for child in xsd_type.content.iter_elements():
+        child_table = _table_name(child)
+        if child_table:
+            table.children.append(_build_table(child, child_table, is_record=False))
+            continue
+        if child.max_occurs != 1:
+            raise ContractError(
+                f"element {child.local_name} repeats but has no <c7:table name=...> annotation: "
+                "say which raw table its rows go to"
+            )
+        child_prefix = prefix + snake_case(child.local_name)
+        if child.type.is_simple() or (
+            child.type.has_simple_content() and not child.type.attributes
+        ):
+            content_type = child.type if child.type.is_simple() else child.type.content
+            table.columns.append(_column_for(child_prefix, content_type, _documentation(child)))
+            table.sources.append(("text", (*path, child.name)))
+        else:
+            _add_columns(table, child, child_prefix + "_", (*path, child.name))
+
+
+def read_contract(path: Path) -> Contract:
+    schema = _read_schema(path)
+    namespace = schema.target_namespace
+    match = NAMESPACE_VERSION.match(namespace or "")
+    if not match:
+        raise ContractError(
+            f"contract {path}: target namespace {namespace!r} is not urn:crm7:contract:<name>:v<N>"
+        )
+    roots = [element for element in schema.elements.values() if not _table_name(element)]
+    if len(roots) != 1:
+        raise ContractError(
+            f"contract {path}: expected one global element without <c7:table>, "
+            f"found {[root.local_name for root in roots]}"
+        )
+    root = roots[0]
+    records = []
+    for child in root.type.content.iter_elements():
+        table_name = _table_name(child)
+        if table_name:
+            target = child.ref if getattr(child, "ref", None) is not None else child
+            records.append(_build_table(target, table_name, is_record=True))
+    if not records:
+        raise ContractError(f"contract {path}: the root has no child annotated with <c7:table>")
+    return Contract(
+        name=match["name"],
+        major=int(match["major"]),
+        version=schema.version or f"{match['major']}.0",
+        namespace=namespace,
+        path=path,
+        root_tag=root.name,
+        records=records,
+    )
+
+
+@cache
+def all_contracts(directory: Path | None = None) -> dict[str, Contract]:
+    """Every contract under ``contracts/``, by namespace."""
+    directory = directory or contracts_dir()
+    found: dict[str, Contract] = {}
+    for path in sorted(directory.glob("*/v*/*.xsd")):
+        contract = read_contract(path)
+        found[contract.namespace] = contract
+    return found
+
+
+def contract_for_namespace(namespace: str | None) -> Contract:
+    contracts = all_contracts()
+    if namespace in contracts:
+        return contracts[namespace]
+    known = ", ".join(sorted(contracts)) or "none"
+    shown = namespace or "(no namespace)"
+    raise UnknownContractError(
+        f"the root element's namespace {shown} is not a crm7 contract; known contracts: {known}"
+    )

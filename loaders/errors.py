@@ -1,0 +1,39 @@
+"""Errors crm7 reports to its user: each says what went wrong and what to fix."""
+
+from __future__ import annotations
+
+
+class Crm7Error(Exception):
+    """Base of every error shown to the user as a message rather than a traceback."""
+
+
+class DatabaseError(Crm7Error):
+    """PostgreSQL could not be reached, started or used."""
+
+
+class ContractError(Crm7Error):
+    """A contract (XSD) in contracts/ is missing or cannot be read."""
+
+
+class UnknownContractError(Crm7Error):
+    """A file's root element belongs to no contract crm7 knows."""
+
+
+class FileRejected(Crm7Error):
+    """A whole file cannot be loaded: not well-formed, hostile, or the wrong root."""
+
+    def __init__(self, path: str, message: str, line: int | None = None, column: int | None = None):
+        self.path = path
+        self.message = message
+        self.line = line
+        self.column = column
+        where = path if line is None else f"{path}:{line}" + (f":{column}" if column else "")
+        super().__init__(f"{where}: {message}")
+
+
+class HostileXmlError(FileRejected):
+    """A file declares a DTD or entities: refused before anything is expanded or fetched."""
+
+
+class SourceSystemError(Crm7Error):
+    """The source system of a file is missing or contradicts the command line."""
