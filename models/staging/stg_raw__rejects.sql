@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'rejects') }}
+
+),
+
+renamed as (
+
+    select
+        load_id,
+        record_no,
+        load_id::text || ':' || record_no::text as reject_id,
+        file_name,
+        source_line,
+        path as element_path,
+        reason,
+        record_xml,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
