@@ -53,7 +53,7 @@ class Column:
     documentation: str = ""
 
 
-@dataclass
+@dataclass(eq=False)
 class Table:
     """One raw table: the element it comes from and how to read a row out of it."""
 
@@ -78,7 +78,7 @@ class Table:
         return tables
 
 
-@dataclass
+@dataclass(eq=False)
 class Contract:
     name: str
     major: int
@@ -153,9 +153,7 @@ def _column_for(name: str, xsd_type, documentation: str) -> Column:
         primitive = xsd_type.primitive_type
         local = primitive.local_name if primitive is not None else "string"
         pg_type = PG_TYPES.get(local, "text")
-        if local == "decimal" and xsd_type.is_derived(
-            xsd_type.maps.types[f"{{{XSD_NS}}}integer"]
-        ):
+        if local == "decimal" and xsd_type.is_derived(xsd_type.maps.types[f"{{{XSD_NS}}}integer"]):
             pg_type = "bigint"
         white_space = getattr(xsd_type, "white_space", None)
         collapse = white_space == "collapse" and pg_type == "text"

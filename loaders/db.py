@@ -101,7 +101,9 @@ def external_settings(environ: dict[str, str] | None = None) -> ConnectionSettin
         try:
             parts = conninfo_to_dict(url)
         except psycopg.ProgrammingError as error:
-            raise DatabaseError(f"CRM7_DATABASE_URL is not a valid connection string: {error}") from None
+            raise DatabaseError(
+                f"CRM7_DATABASE_URL is not a valid connection string: {error}"
+            ) from None
         return ConnectionSettings(
             host=str(parts.get("host") or environ.get("PGHOST") or "localhost"),
             port=int(parts.get("port") or environ.get("PGPORT") or 5432),
@@ -236,8 +238,16 @@ class EmbeddedServer:
         self._prepare_ownership()
         self._command(
             "initdb",
-            ["-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-             "--locale=C.UTF-8", "--no-instructions"],
+            [
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ],
         )
         settings = dict(SERVER_SETTINGS)
         if self.tcp_port is not None:
@@ -263,7 +273,9 @@ class EmbeddedServer:
             raise DatabaseError(f"port {self.tcp_port} on 127.0.0.1 is already in use")
         result = self._pg_ctl(["-w", "-t", "60", "-l", str(self.log_file), "start"], check=False)
         if result.returncode != 0:
-            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            tail = (
+                self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            )
             raise DatabaseError(
                 f"the embedded PostgreSQL in {self.pgdata} did not start:\n"
                 f"{result.stdout}{result.stderr}{tail}"
@@ -302,7 +314,9 @@ class EmbeddedServer:
             )
             out.seek(0)
             err.seek(0)
-            completed = subprocess.CompletedProcess(command, result.returncode, out.read(), err.read())
+            completed = subprocess.CompletedProcess(
+                command, result.returncode, out.read(), err.read()
+            )
         if check and completed.returncode != 0:
             raise DatabaseError(
                 f"{shlex.join(command)} failed ({completed.returncode}):\n"

@@ -84,7 +84,9 @@ def table_ddl(table: Table) -> list[sql.Composed]:
                 ident, sql.Identifier(column.name), sql.SQL(column.pg_type)
             )
         )
-    index_columns = ["_load_id", "_record_no"] if table.is_record else ["_load_id", "_record_no", "_position"]
+    index_columns = (
+        ["_load_id", "_record_no"] if table.is_record else ["_load_id", "_record_no", "_position"]
+    )
     statements.append(
         sql.SQL("create index if not exists {} on {} ({})").format(
             sql.Identifier(f"{table.name}_load_record_idx"),

@@ -1,0 +1,116 @@
+"""Write a contractors v1 file of N synthetic records, streaming (any N, flat memory).
+
+    python bench/generate.py 1000000 bench/out/contractors-1m.xml [--source-system erp]
+        [--seed 7] [--change-every 100 --change-of FILE]
+
+NIPs are real checksummed numbers derived from the record number, so every record
+matches a company; spellings vary the way real exports do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+NIP_WEIGHTS = (6, 5, 7, 2, 3, 4, 5, 6, 7)
+REGON_WEIGHTS = (8, 9, 2, 3, 4, 5, 6, 7)
+CITIES = ("Warszawa", "Kraków", "Łódź", "Wrocław", "Poznań", "Gdańsk", "Szczecin", "Lublin")
+STREETS = ("Marszałkowska", "Długa", "Polna", "Leśna", "Słoneczna", "Krótka", "Szkolna")
+FORMS = ("Sp. z o.o.", "S.A.", "sp.j.", "Sp. k.")
+
+
+def nip_for(number: int) -> str:
+    """A valid NIP for any number: 9 digits from the number, then the check digit."""
+    base = 100_000_000 + (number * 7919) % 899_999_999
+    while True:
+        digits = [int(d) for d in str(base)]
+        check = sum(w * d for w, d in zip(NIP_WEIGHTS, digits, strict=True)) % 11
+        if check != 10:
+            return "".join(map(str, digits)) + str(check)
+        base += 1
+
+
+def regon_for(number: int) -> str:
+    base = 10_000_000 + (number * 104729) % 89_999_999
+    digits = [int(d) for d in f"{base:08d}"]
+    check = sum(w * d for w, d in zip(REGON_WEIGHTS, digits, strict=True)) % 11 % 10
+    return "".join(map(str, digits)) + str(check)
+
+
+def spell_nip(nip: str, variant: int) -> str:
+    if variant == 1:
+        return f"{nip[:3]}-{nip[3:6]}-{nip[6:8]}-{nip[8:]}"
+    if variant == 2:
+        return f"PL {nip}"
+    if variant == 3:
+        return f"{nip[:3]}-{nip[3:5]}-{nip[5:7]}-{nip[7:]}"
+    return nip
+
+
+def record_xml(number: int, version: int = 0) -> str:
+    rng = random.Random(number * 31 + version)
+    nip = nip_for(number)
+    city = CITIES[number % len(CITIES)]
+    name = f"Firma {number} {FORMS[number % len(FORMS)]}" + (f" (v{version})" if version else "")
+    return (
+        "  <contractor>\n"
+        f"    <sourceRecordId>K{number:08d}</sourceRecordId>\n"
+        f"    <sourceUpdatedAt>2026-0{1 + number % 9}-1{number % 10}T10:00:00Z</sourceUpdatedAt>\n"
+        f"    <name>{escape(name)}</name>\n"
+        f"    <shortName>F{number}</shortName>\n"
+        f"    <nip>{spell_nip(nip, number % 4)}</nip>\n"
+        f"    <regon>{regon_for(number)}</regon>\n"
+        '    <address type="registered">\n'
+        f"      <street>{STREETS[number % len(STREETS)]}</street>\n"
+        f"      <buildingNumber>{1 + number % 200}</buildingNumber>\n"
+        f"      <postalCode>{rng.randint(0, 99):02d}-{rng.randint(0, 999):03d}</postalCode>\n"
+        f"      <city>{city}</city>\n"
+        "    </address>\n"
+        f'    <phone type="landline">+48 22 {rng.randint(100, 999)} {rng.randint(10, 99)} '
+        f"{rng.randint(10, 99)}</phone>\n"
+        f"    <email>Biuro@Firma{number}.pl</email>\n"
+        f"    <www>www.firma{number}.pl</www>\n"
+        "  </contractor>\n"
+    )
+
+
+def write_file(
+    path: Path,
+    count: int,
+    source_system: str = "erp",
+    start: int = 1,
+    change_every: int = 0,
+    version: int = 1,
+) -> Path:
+    """Records start..start+count-1; with change_every, every Nth record's name changes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write(
+            f'<contractors xmlns="urn:crm7:contract:contractors:v1" sourceSystem="{source_system}">\n'
+        )
+        for number in range(start, start + count):
+            changed = change_every and number % change_every == 0
+            out.write(record_xml(number, version if changed else 0))
+        out.write("</contractors>\n")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("count", type=int)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--source-system", default="erp")
+    parser.add_argument("--start", type=int, default=1)
+    parser.add_argument("--change-every", type=int, default=0)
+    parser.add_argument("--version", type=int, default=1)
+    args = parser.parse_args()
+    write_file(
+        args.output, args.count, args.source_system, args.start, args.change_every, args.version
+    )
+
+
+if __name__ == "__main__":
+    main()

