@@ -10,7 +10,7 @@ renamed as (
 
     select
         _load_id::text || ':' || _record_no::text as contractor_record_id,
-        md5(_source_system || '|' || source_record_id) as contractor_key,
+        {{ source_record_key('_source_system', 'source_record_id') }} as contractor_key,
         _load_id as load_id,
         _record_no as record_no,
         _source_line as source_line,

@@ -1,0 +1,32 @@
+{#-
+    Bounds of the loads an incremental contractors build may process, as a SQL
+    expression. Loads are processed in load_id order, so a load still 'running' holds
+    back every newer load: otherwise the newer one would move the watermark past it and
+    its rows, committed later, would never be read. A load stuck in 'running' for more
+    than var('crm7_running_load_grace_hours') is treated as dead.
+
+    load_window_upper_bound(): first load_id NOT to process (exclusive).
+-#}
+{% macro load_window_upper_bound(loads_relation) -%}
+    coalesce(
+        (
+            select min(running.load_id)
+            from {{ loads_relation }} as running
+            where
+                running.status = 'running'
+                and running.started_at
+                > now() - interval '{{ var("crm7_running_load_grace_hours") }} hours'
+        ),
+        9223372036854775807
+    )
+{%- endmacro %}
+
+{#- Deterministic company id: a UUID from the normalised NIP (survives --full-refresh). -#}
+{% macro company_id_from_nip(nip_column) -%}
+    md5('crm7:company:' || {{ nip_column }})::uuid
+{%- endmacro %}
+
+{#- Deterministic key of one source record: md5(source_system | source_record_id). -#}
+{% macro source_record_key(source_system_column, source_record_id_column) -%}
+    md5({{ source_system_column }} || '|' || {{ source_record_id_column }})
+{%- endmacro %}

@@ -1,0 +1,299 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='contractor_key',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "create unique index if not exists int_contractors_deduplicated_key_uidx on {{ this }} (contractor_key)",
+            "create index if not exists int_contractors_deduplicated_nip_idx on {{ this }} (source_system, nip)",
+            "create index if not exists int_contractors_deduplicated_last_load_idx on {{ this }} (last_load_id)",
+        ],
+    )
+}}
+
+with
+
+loads as (
+
+    select * from {{ ref('stg_raw__loads') }}
+
+),
+
+contractors as (
+
+    select * from {{ ref('stg_raw__contractors') }}
+
+),
+
+addresses as (
+
+    select * from {{ ref('stg_raw__contractor_addresses') }}
+
+),
+
+phones as (
+
+    select * from {{ ref('stg_raw__contractor_phones') }}
+
+),
+
+emails as (
+
+    select * from {{ ref('stg_raw__contractor_emails') }}
+
+),
+
+{% if is_incremental() %}
+
+existing as (
+
+    select * from {{ this }}
+
+),
+
+{% endif %}
+
+new_loads as (
+
+    select load_id
+    from loads
+    where
+        is_loaded
+        {% if is_incremental() %}
+            and load_id > (select coalesce(max(existing.last_load_id), 0) from existing)
+        {% endif %}
+        and load_id < {{ load_window_upper_bound(ref('stg_raw__loads')) }}
+
+),
+
+load_range as (
+
+    select
+        coalesce(min(load_id), 0) as min_load_id,
+        coalesce(max(load_id), -1) as max_load_id
+    from new_loads
+
+),
+
+batch_records as (
+
+    select contractors.*
+    from contractors
+    where
+        contractors.load_id between (select min_load_id from load_range)
+        and (select max_load_id from load_range)
+        and contractors.load_id in (select new_loads.load_id from new_loads)
+
+),
+
+batch_first_loads as (
+
+    select
+        contractor_key,
+        min(load_id) as first_load_id
+    from batch_records
+    group by contractor_key
+
+),
+
+latest_records as (
+
+    select distinct on (contractor_key) *
+    from batch_records
+    order by contractor_key asc, load_id desc, record_no desc
+
+),
+
+record_emails as (
+
+    select
+        emails.load_id,
+        emails.record_no,
+        array_agg(emails.email order by emails.email_position) as emails
+    from emails
+    inner join latest_records
+        on
+            emails.load_id = latest_records.load_id
+            and emails.record_no = latest_records.record_no
+    where
+        emails.load_id between (select min_load_id from load_range)
+        and (select max_load_id from load_range)
+        and emails.email is not null
+    group by emails.load_id, emails.record_no
+
+),
+
+record_phones as (
+
+    select
+        phones.load_id,
+        phones.record_no,
+        array_agg(phones.phone order by phones.phone_position) as phones
+    from phones
+    inner join latest_records
+        on
+            phones.load_id = latest_records.load_id
+            and phones.record_no = latest_records.record_no
+    where
+        phones.load_id between (select min_load_id from load_range)
+        and (select max_load_id from load_range)
+        and phones.phone is not null
+    group by phones.load_id, phones.record_no
+
+),
+
+record_addresses as (
+
+    select
+        addresses.load_id,
+        addresses.record_no,
+        {%- for address_type in ['registered', 'correspondence'] %}
+            {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
+                max(addresses.{{ field }}) filter (
+                    where addresses.address_type = '{{ address_type }}'
+                ) as {{ address_type }}_{{ field }},
+            {%- endfor %}
+        {%- endfor %}
+        count(*) as address_count
+    from addresses
+    inner join latest_records
+        on
+            addresses.load_id = latest_records.load_id
+            and addresses.record_no = latest_records.record_no
+    where
+        addresses.load_id between (select min_load_id from load_range)
+        and (select max_load_id from load_range)
+    group by addresses.load_id, addresses.record_no
+
+),
+
+assembled as (
+
+    select
+        latest_records.contractor_key,
+        latest_records.source_system,
+        latest_records.source_record_id,
+        latest_records.source_updated_at,
+        latest_records.is_deleted,
+        latest_records.name,
+        latest_records.short_name,
+        latest_records.nip_raw,
+        latest_records.nip,
+        latest_records.nip_is_valid,
+        latest_records.regon_raw,
+        latest_records.regon,
+        latest_records.regon_is_valid,
+        record_phones.phones[1] as main_phone,
+        coalesce(record_phones.phones, '{}'::text []) as phones,
+        latest_records.fax,
+        record_emails.emails[1] as main_email,
+        coalesce(record_emails.emails, '{}'::text []) as emails,
+        latest_records.www,
+        {%- for address_type in ['registered', 'correspondence'] %}
+            {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
+                record_addresses.{{ address_type }}_{{ field }},
+            {%- endfor %}
+        {%- endfor %}
+        latest_records.load_id,
+        latest_records.record_no,
+        latest_records.source_line,
+        latest_records.loaded_at,
+        batch_first_loads.first_load_id
+    from latest_records
+    inner join batch_first_loads
+        on latest_records.contractor_key = batch_first_loads.contractor_key
+    left join record_emails
+        on
+            latest_records.load_id = record_emails.load_id
+            and latest_records.record_no = record_emails.record_no
+    left join record_phones
+        on
+            latest_records.load_id = record_phones.load_id
+            and latest_records.record_no = record_phones.record_no
+    left join record_addresses
+        on
+            latest_records.load_id = record_addresses.load_id
+            and latest_records.record_no = record_addresses.record_no
+
+),
+
+hashed as (
+
+    select
+        *,
+        md5(
+            row(
+                source_updated_at, is_deleted, name, short_name, nip_raw, regon_raw,
+                main_phone, phones, fax, main_email, emails, www,
+                {%- for address_type in ['registered', 'correspondence'] %}
+                    {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
+                        {{ address_type }}_{{ field }}{% if not loop.last %},{% endif %}
+                    {%- endfor %}{% if not loop.last %},{% endif %}
+                {%- endfor %}
+            )::text
+        ) as record_hash
+    from assembled
+
+),
+
+final as (
+
+    select
+        hashed.contractor_key,
+        hashed.source_system,
+        hashed.source_record_id,
+        hashed.source_updated_at,
+        hashed.is_deleted,
+        hashed.name,
+        hashed.short_name,
+        hashed.nip_raw,
+        hashed.nip,
+        hashed.nip_is_valid,
+        {% if is_incremental() -%}
+            case
+                when existing.contractor_key is not null and existing.nip is distinct from hashed.nip
+                    then existing.nip
+                else existing.previous_nip
+            end
+        {%- else -%}
+            null::text
+        {%- endif %} as previous_nip,
+        hashed.regon_raw,
+        hashed.regon,
+        hashed.regon_is_valid,
+        hashed.main_phone,
+        hashed.phones,
+        hashed.fax,
+        hashed.main_email,
+        hashed.emails,
+        hashed.www,
+        {%- for address_type in ['registered', 'correspondence'] %}
+            {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
+                hashed.{{ address_type }}_{{ field }},
+            {%- endfor %}
+        {%- endfor %}
+        hashed.load_id,
+        hashed.record_no,
+        hashed.source_line,
+        hashed.loaded_at,
+        {% if is_incremental() -%}
+            coalesce(existing.first_load_id, hashed.first_load_id)
+        {%- else -%}
+            hashed.first_load_id
+        {%- endif %} as first_load_id,
+        hashed.load_id as last_load_id,
+        hashed.record_hash,
+        now() as deduplicated_at
+    from hashed
+    {% if is_incremental() %}
+        left join existing
+            on hashed.contractor_key = existing.contractor_key
+        where
+            existing.contractor_key is null
+            or existing.record_hash <> hashed.record_hash
+    {% endif %}
+
+)
+
+select * from final

@@ -1,0 +1,64 @@
+{#-
+    The current review queue: one row per source record and reason for every record
+    that cannot be matched safely. Rebuilt each run, so a problem fixed by a later load
+    leaves the queue.
+-#}
+with
+
+matched as (
+
+    select * from {{ ref('int_contractors_matched') }}
+
+),
+
+deduplicated as (
+
+    select * from {{ ref('int_contractors_deduplicated') }}
+
+),
+
+loads as (
+
+    select * from {{ ref('stg_raw__loads') }}
+
+),
+
+review_reasons as (
+
+    select
+        matched.contractor_key,
+        matched.company_id,
+        matched.linked_nip,
+        matched.matched_at,
+        unnest(string_to_array(matched.review_reasons, ',')) as reason
+    from matched
+    where matched.decision = 'review'
+
+),
+
+final as (
+
+    select
+        md5(review_reasons.contractor_key || '|' || review_reasons.reason) as review_id,
+        review_reasons.reason,
+        deduplicated.source_system,
+        deduplicated.source_record_id,
+        deduplicated.name,
+        deduplicated.nip_raw,
+        deduplicated.nip,
+        review_reasons.linked_nip,
+        review_reasons.company_id,
+        deduplicated.load_id,
+        deduplicated.record_no,
+        deduplicated.source_line,
+        loads.file_name,
+        review_reasons.matched_at as detected_at
+    from review_reasons
+    inner join deduplicated
+        on review_reasons.contractor_key = deduplicated.contractor_key
+    left join loads
+        on deduplicated.load_id = loads.load_id
+
+)
+
+select * from final
