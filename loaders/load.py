@@ -7,15 +7,20 @@ copied after, because one connection runs one COPY at a time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import multiprocessing
+import os
 import queue
 import re
 import sys
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from multiprocessing import connection as mp_connection
 from pathlib import Path
 
 import psycopg
@@ -26,11 +31,19 @@ from loaders.contracts import Contract, Table
 from loaders.errors import Crm7Error, FileRejected, SourceSystemError
 from loaders.raw_schema import RAW_SCHEMA, ensure_contract_tables
 from loaders.rows import compile_extractor
-from loaders.xml_reader import SAFE_PARSER_OPTIONS, Record, iter_records, read_header
+from loaders.xml_reader import (
+    SAFE_PARSER_OPTIONS,
+    FileHeader,
+    Record,
+    iter_record_batches,
+    read_header,
+)
 
 SOURCE_SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-COPY_BATCH = 5000  # records per batch handed to the COPY thread
-QUEUED_BATCHES = 4  # batches waiting at most: bounds memory
+BATCH_RECORDS = 1000  # records validated, converted and copied together
+PREFETCH_BATCHES = 8  # converted batches waiting for COPY at most: bounds memory
+COPY_RECORDS = 1000  # records gathered before one COPY per table
+PARALLEL_FROM_BYTES = 8 * 1024 * 1024  # smaller files load in-process
 REJECTS = "rejects"
 MAX_REASONS = 3
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -131,46 +144,6 @@ REJECT_COLUMNS = (
     "reason",
     "record_xml",
 )
-
-
-class _BatchCopier(threading.Thread):
-    """Runs the COPYs on the load's connection while the main thread parses.
-
-    The main thread hands over batches of COPY lines per table; psycopg releases the GIL
-    while PostgreSQL works, so parsing and loading overlap on two cores. One connection
-    runs one COPY at a time, so each batch is one short COPY per table.
-    """
-
-    def __init__(self, conn: psycopg.Connection, statements: dict[str, sql.Composable]):
-        super().__init__(name="crm7-copy", daemon=True)
-        self.conn = conn
-        self.statements = statements
-        self.batches: queue.Queue[dict[str, list[str]] | None] = queue.Queue(maxsize=QUEUED_BATCHES)
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        while (batch := self.batches.get()) is not None:
-            if self.error is not None:
-                continue  # drain, so the producer never blocks on a dead consumer
-            try:
-                with self.conn.cursor() as cursor:
-                    for table_name, lines in batch.items():
-                        if lines:
-                            with cursor.copy(self.statements[table_name]) as copy:
-                                copy.write("".join(lines))
-            except BaseException as error:  # re-raised in the main thread
-                self.error = error
-
-    def put(self, batch: dict[str, list[str]]) -> None:
-        if self.error is not None:
-            raise self.error
-        self.batches.put(batch)
-
-    def finish(self) -> None:
-        self.batches.put(None)
-        self.join()
-        if self.error is not None:
-            raise self.error
 
 
 def resolve_source_system(path: Path, from_file: str | None, from_cli: str | None) -> str:
@@ -334,66 +307,214 @@ def _load_records(
     return result
 
 
+@dataclass
+class Batch:
+    """COPY text per table for one batch of records, and what was counted in it."""
+
+    lines: dict[str, str]
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)
+    position: int = 0  # bytes of the file read so far
+
+
+def produce_batches(
+    path: Path,
+    header: FileHeader,
+    load_id: int,
+    source_system: str,
+    worker: int = 0,
+    workers: int = 1,
+) -> Iterator[Batch]:
+    """Validate and convert this worker's share of the file's records into COPY text."""
+    contract = header.contract
+    schema = lxml_schema(contract)
+    extractors = {table.tag: compile_extractor(table) for table in contract.records}
+    load_text = str(load_id)
+    for records, position in iter_record_batches(
+        path, header, schema, BATCH_RECORDS, worker, workers
+    ):
+        tables: dict[str, list[str]] = defaultdict(list)
+
+        def child_row(extractor, row, tables=tables) -> None:
+            tables[extractor.table.name].append(copy_line(row, extractor.collapse))
+
+        batch = Batch(lines={}, position=position)
+        for record in records:
+            batch.read += 1
+            if record.errors:
+                batch.rejected += 1
+                tables[REJECTS].append(_reject_line(load_text, path, record, batch.reasons))
+                continue
+            batch.loaded += 1
+            extractor = extractors[record.table.tag]
+            record_meta = [load_text, str(record.number)]
+            row = extractor.new_row([*record_meta, str(record.line), source_system])
+            extractor.fill(record.element, row, child_row, record_meta)
+            tables[record.table.name].append(copy_line(row, extractor.collapse))
+        batch.lines = {name: "".join(lines) for name, lines in tables.items()}
+        yield batch
+
+
+def _worker_main(sender, path, header, load_id, source_system, worker, workers) -> None:
+    """Entry point of a forked worker: send batches, then None, or the error."""
+    try:
+        for batch in produce_batches(path, header, load_id, source_system, worker, workers):
+            sender.send(batch)
+        sender.send(None)
+    except FileRejected as error:
+        sender.send(error)
+    except BaseException as error:  # reported by the parent, with its type
+        sender.send(RuntimeError(f"{type(error).__name__}: {error}"))
+    finally:
+        sender.close()
+
+
+def _batches_from_workers(
+    path: Path, header: FileHeader, load_id: int, source_system: str, workers: int
+) -> Iterator[Batch]:
+    context = multiprocessing.get_context("fork")
+    receivers, processes = [], []
+    for worker in range(workers):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_worker_main,
+            args=(sender, path, header, load_id, source_system, worker, workers),
+            daemon=True,
+        )
+        process.start()
+        sender.close()
+        receivers.append(receiver)
+        processes.append(process)
+    try:
+        active = list(receivers)
+        while active:
+            for receiver in mp_connection.wait(active):
+                try:
+                    message = receiver.recv()
+                except EOFError:
+                    raise Crm7Error(
+                        "a loader worker process died; the load was rolled back"
+                    ) from None
+                if message is None:
+                    active.remove(receiver)
+                elif isinstance(message, BaseException):
+                    raise message
+                else:
+                    yield message
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        for receiver in receivers:
+            receiver.close()
+
+
+def _prefetched(batches: Iterator[Batch], size: int = PREFETCH_BATCHES) -> Iterator[Batch]:
+    """Run ``batches`` in a thread, ``size`` ahead: producing overlaps the COPYs, which
+    release the GIL while PostgreSQL works."""
+    handoff: queue.Queue = queue.Queue(maxsize=size)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    break
+                handoff.put(batch)
+            handoff.put(done)
+        except BaseException as error:  # re-raised in the consuming thread
+            handoff.put(error)
+
+    thread = threading.Thread(target=produce, name="crm7-parse", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.05)
+        thread.join()
+
+
+def worker_count(path: Path) -> int:
+    configured = os.environ.get("CRM7_LOAD_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    if path.stat().st_size < PARALLEL_FROM_BYTES:
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def _stream(
     conn: psycopg.Connection,
     path: Path,
-    header,
+    header: FileHeader,
     result: LoadResult,
     source_system: str,
     progress: bool | None,
 ) -> None:
     contract: Contract = header.contract
-    schema = lxml_schema(contract)
-    extractors = {table.tag: compile_extractor(table) for table in contract.records}
     statements: dict[str, sql.Composable] = {
         table.name: _copy_statement(table) for table in contract.tables
     }
     statements[REJECTS] = sql.SQL("copy raw.rejects ({}) from stdin").format(
         sql.SQL(", ").join(map(sql.Identifier, REJECT_COLUMNS))
     )
-    load_text = str(result.load_id)
-    batch: dict[str, list[str]] = defaultdict(list)
-
-    def child_row(extractor, row) -> None:
-        batch[extractor.table.name].append(copy_line(row, extractor.collapse))
-
-    reader_box: list = []
+    workers = worker_count(path)
+    if workers == 1:
+        batches = produce_batches(path, header, result.load_id, source_system)
+    else:
+        batches = _batches_from_workers(path, header, result.load_id, source_system, workers)
+    batches = _prefetched(batches)
     bar = _progress_bar(path, progress)
-    copier = _BatchCopier(conn, statements)
-    copier.start()
+    pending: dict[str, list[str]] = defaultdict(list)
+    pending_records = 0
+
+    def copy_pending(cursor: psycopg.Cursor) -> None:
+        # Fewer, larger COPYs: each COPY is a round trip the server waits on.
+        for table_name, chunks in pending.items():
+            with cursor.copy(statements[table_name]) as copy:
+                for chunk in chunks:
+                    copy.write(chunk)
+        pending.clear()
+
     try:
-        for record in iter_records(path, header, schema, reader_box):
-            result.records_read += 1
-            if record.errors:
-                result.records_rejected += 1
-                batch[REJECTS].append(_reject_line(load_text, path, record, result))
-            else:
-                result.records_loaded += 1
-                extractor = extractors[record.table.tag]
-                record_meta = [load_text, str(record.number)]
-                row = extractor.new_row([*record_meta, str(record.line), source_system])
-                extractor.fill(record.element, row, child_row, record_meta)
-                batch[record.table.name].append(copy_line(row, extractor.collapse))
-            if result.records_read % COPY_BATCH == 0:
-                copier.put(batch)
-                batch = defaultdict(list)
-                if bar is not None:
-                    bar.update(reader_box[0].bytes_read - bar.n)
-        copier.put(batch)
+        with conn.cursor() as cursor:
+            for batch in batches:
+                result.records_read += batch.read
+                result.records_loaded += batch.loaded
+                result.records_rejected += batch.rejected
+                result.reasons.extend(batch.reasons[: MAX_REASONS - len(result.reasons)])
+                for table_name, data in batch.lines.items():
+                    pending[table_name].append(data)
+                pending_records += batch.read
+                if pending_records >= COPY_RECORDS:
+                    copy_pending(cursor)
+                    pending_records = 0
+                if bar is not None and batch.position > bar.n:
+                    bar.update(batch.position - bar.n)
+            copy_pending(cursor)
     finally:
-        copier.finish()
         if bar is not None:
             bar.close()
 
 
-def _reject_line(load_text: str, path: Path, record: Record, result: LoadResult) -> str:
+def _reject_line(load_text: str, path: Path, record: Record, reasons: list[str]) -> str:
     line, element_path, message = record.errors[0]
     reason = "; ".join(
         f"line {err_line}: {err_message}" if err_line else err_message
         for err_line, _path, err_message in record.errors
     )
-    if len(result.reasons) < MAX_REASONS:
-        result.reasons.append(f"{path.name}:{line or record.line}: {message}")
+    if len(reasons) < MAX_REASONS:
+        reasons.append(f"{path.name}:{line or record.line}: {message}")
     return copy_line(
         [
             load_text,

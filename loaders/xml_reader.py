@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from lxml import etree
 
@@ -113,44 +112,44 @@ class Record:
         return etree.tostring(self.element, encoding="unicode", with_tail=False)
 
 
-class _CountingReader:
-    """File wrapper that tells how many bytes the parser has consumed (for progress)."""
-
-    def __init__(self, handle: BinaryIO):
-        self._handle = handle
-        self.bytes_read = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self.bytes_read += len(data)
-        return data
-
-
 def readable_error(message: str) -> str:
     return CLARK.sub("", message).strip()
 
 
-def iter_records(
-    path: Path, header: FileHeader, schema: etree.XMLSchema, reader_box: list | None = None
-) -> Iterator[Record]:
-    """Stream the file's records, each validated on its own against the contract.
+def iter_record_batches(
+    path: Path,
+    header: FileHeader,
+    schema: etree.XMLSchema,
+    batch_size: int = 1000,
+    worker: int = 0,
+    workers: int = 1,
+) -> Iterator[tuple[list[Record], int]]:
+    """Stream the file's records in validated batches, in constant memory.
 
-    Elements are freed as soon as they are consumed, so memory stays flat whatever the
-    file size. Anything under the root that is not a record is yielded as an invalid
-    record rather than skipped: nothing in the file goes unaccounted.
+    Yields (records, bytes of the file read so far).
+
+    Records are numbered 1.. in file order; batch k holds numbers k*batch_size+1 onwards,
+    and this call yields only the batches with ``k % workers == worker``, so several
+    processes can share one file. Each batch is validated in one pass; only a batch that
+    fails is validated record by record to name the culprits. Anything under the root
+    that is not a record is yielded as an invalid record: nothing goes unaccounted.
+    Elements are freed once the caller is done with the batch.
     """
     contract = header.contract
     tables = {table.tag: table for table in contract.records}
-    record_number = 0
+    numbered = 0
+    pending: list[tuple[int, etree._Element, bool]] = []  # (number, element, is_record)
+    pending_batch = 0
+    holder = None
+    root = None
+
+    def flush() -> tuple[list[Record], int]:
+        records = _validate_batch(holder, pending, tables, schema, contract)
+        pending.clear()
+        return records, handle.tell()
+
     with open(path, "rb") as handle:
-        counting = _CountingReader(handle)
-        if reader_box is not None:
-            reader_box.append(counting)
-        context = etree.iterparse(
-            counting, events=("end",), tag=tuple(tables), **SAFE_PARSER_OPTIONS
-        )
-        root = None
-        validate = schema.validate
+        context = etree.iterparse(handle, events=("end",), tag=tuple(tables), **SAFE_PARSER_OPTIONS)
         try:
             for _event, element in context:
                 parent = element.getparent()
@@ -160,32 +159,60 @@ def iter_records(
                     root = parent
                     _refuse_dtd(path, root)
                     _check_root_shell(path, root, schema)
-                if element.getprevious() is not None:
-                    for stray in _strays_before(element, root):
-                        record_number += 1
-                        yield _stray(record_number, stray, contract)
-                record_number += 1
-                errors = []
-                if not validate(element):
-                    errors = [
-                        (entry.line, CLARK.sub("", entry.path or ""), readable_error(entry.message))
-                        for entry in schema.error_log
-                    ]
-                yield Record(
-                    record_number, tables[element.tag], element, element.sourceline, errors
-                )
-                # Drop the processed record so the tree never grows.
-                element.clear(keep_tail=False)
-                root.remove(element)
+                    holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
+                items = _strays_before(element, root) if element.getprevious() is not None else []
+                items.append(element)
+                for item in items:
+                    numbered += 1
+                    batch = (numbered - 1) // batch_size
+                    if batch != pending_batch:
+                        if pending:
+                            yield flush()
+                            holder.clear()
+                        pending_batch = batch
+                    if batch % workers == worker:
+                        holder.append(item)  # moves it out of the parsed tree
+                        pending.append((numbered, item, item is element))
+                    else:
+                        item.clear(keep_tail=False)
+                        root.remove(item)
             root = context.root
             _refuse_dtd(path, root)
-            if record_number == 0:
+            if numbered == 0:
                 _check_root_shell(path, root, schema)
+                holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
             for stray in list(root):  # non-record children after the last record
-                record_number += 1
-                yield _stray(record_number, stray, contract)
+                numbered += 1
+                batch = (numbered - 1) // batch_size
+                if batch != pending_batch and pending:
+                    yield flush()
+                    holder.clear()
+                pending_batch = batch
+                if batch % workers == worker:
+                    holder.append(stray)
+                    pending.append((numbered, stray, False))
+            if pending:
+                yield flush()
         except etree.XMLSyntaxError as error:
             raise _syntax_error(path, error) from None
+
+
+def _validate_batch(holder, pending, tables, schema, contract) -> list[Record]:
+    strays = any(not is_record for _number, _element, is_record in pending)
+    batch_valid = not strays and schema.validate(holder)
+    records = []
+    for number, element, is_record in pending:
+        if not is_record:
+            records.append(_stray(number, element, contract))
+            continue
+        errors: list[tuple[int | None, str, str]] = []
+        if not batch_valid and not schema.validate(element):
+            errors = [
+                (entry.line, CLARK.sub("", entry.path or ""), readable_error(entry.message))
+                for entry in schema.error_log
+            ]
+        records.append(Record(number, tables[element.tag], element, element.sourceline, errors))
+    return records
 
 
 def _strays_before(element: etree._Element, root: etree._Element) -> list[etree._Element]:
@@ -195,8 +222,6 @@ def _strays_before(element: etree._Element, root: etree._Element) -> list[etree.
         strays.append(previous)
         previous = previous.getprevious()
     strays.reverse()
-    for stray in strays:
-        root.remove(stray)
     return strays
 
 
