@@ -5,16 +5,17 @@
     its rows, committed later, would never be read. A load stuck in 'running' for more
     than var('crm7_running_load_grace_hours') is treated as dead.
 
-    load_window_upper_bound(): first load_id NOT to process (exclusive).
+    load_window_upper_bound(loads_cte): first load_id NOT to process (exclusive);
+    loads_cte names a CTE or relation with load_id, status and started_at.
 -#}
-{% macro load_window_upper_bound(loads_relation) -%}
+{% macro load_window_upper_bound(loads_cte) -%}
     coalesce(
         (
-            select min(running.load_id)
-            from {{ loads_relation }} as running
+            select min(running_loads.load_id)
+            from {{ loads_cte }} as running_loads
             where
-                running.status = 'running'
-                and running.started_at
+                running_loads.status = 'running'
+                and running_loads.started_at
                 > now() - interval '{{ var("crm7_running_load_grace_hours") }} hours'
         ),
         9223372036854775807

@@ -63,7 +63,7 @@ new_loads as (
         {% if is_incremental() %}
             and load_id > (select coalesce(max(existing.last_load_id), 0) from existing)
         {% endif %}
-        and load_id < {{ load_window_upper_bound(ref('stg_raw__loads')) }}
+        and load_id < {{ load_window_upper_bound('loads') }}
 
 ),
 

@@ -7,6 +7,10 @@
     Links never move: once linked, company_id/linked_nip stay, even when the record's
     NIP later changes (reason nip_changed) or a duplicate appears.
 
+    This model is the memory of links (which company a record was linked to), which
+    cannot be re-derived from the latest raw records once a NIP changed, so it is
+    kept on --full-refresh (full_refresh=false). Drop the table to re-match all.
+
     Incremental: only records deduplicated since the last build, plus the records of
     the same source system sharing an old or new NIP with them (their duplicate status
     may have changed), are decided again.
@@ -16,6 +20,7 @@
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='contractor_key',
+        full_refresh=false,
         on_schema_change='append_new_columns',
         post_hook=[
             "create unique index if not exists int_contractors_matched_key_uidx on {{ this }} (contractor_key)",

@@ -57,20 +57,26 @@ build as (
 
 affected_companies as (
 
-    select distinct company_id
+    select
+        company_id,
+        bool_or(decision in ('new company', 'linked')) as has_matched_records
     from matched
     where
         company_id is not null
-        and decision in ('new company', 'linked')
         {% if is_incremental() %}
+            and decision in ('new company', 'linked')
             and matched_load_id
             > (select coalesce(max(existing.updated_load_id), 0) from existing)
         {% endif %}
+    group by company_id
 
 ),
 
 contributing_records as (
 
+    {#- Records in review never update a company. Only on a full rebuild, a company
+        whose every linked record is in review (e.g. after a NIP change) is rebuilt
+        from those records rather than dropped. -#}
     select
         matched.company_id,
         matched.linked_nip,
@@ -81,7 +87,9 @@ contributing_records as (
         on matched.company_id = affected_companies.company_id
     inner join deduplicated
         on matched.contractor_key = deduplicated.contractor_key
-    where matched.decision in ('new company', 'linked')
+    where
+        matched.decision in ('new company', 'linked')
+        or not affected_companies.has_matched_records
 
 ),
 
