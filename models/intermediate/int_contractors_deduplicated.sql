@@ -61,7 +61,7 @@ new_loads as (
     where
         is_loaded
         {% if is_incremental() %}
-            and load_id > (select coalesce(max(existing.last_load_id), 0) from existing)
+        and load_id > (select coalesce(max(existing.last_load_id), 0) from existing)
         {% endif %}
         and load_id < {{ load_window_upper_bound('loads') }}
 
@@ -81,8 +81,8 @@ batch_records as (
     select contractors.*
     from contractors
     where
-        contractors.load_id between (select min_load_id from load_range)
-        and (select max_load_id from load_range)
+        contractors.load_id between (select load_range.min_load_id from load_range)
+        and (select load_range.max_load_id from load_range)
         and contractors.load_id in (select new_loads.load_id from new_loads)
 
 ),
@@ -117,8 +117,8 @@ record_emails as (
             emails.load_id = latest_records.load_id
             and emails.record_no = latest_records.record_no
     where
-        emails.load_id between (select min_load_id from load_range)
-        and (select max_load_id from load_range)
+        emails.load_id between (select load_range.min_load_id from load_range)
+        and (select load_range.max_load_id from load_range)
         and emails.email is not null
     group by emails.load_id, emails.record_no
 
@@ -136,8 +136,8 @@ record_phones as (
             phones.load_id = latest_records.load_id
             and phones.record_no = latest_records.record_no
     where
-        phones.load_id between (select min_load_id from load_range)
-        and (select max_load_id from load_range)
+        phones.load_id between (select load_range.min_load_id from load_range)
+        and (select load_range.max_load_id from load_range)
         and phones.phone is not null
     group by phones.load_id, phones.record_no
 
@@ -149,11 +149,11 @@ record_addresses as (
         addresses.load_id,
         addresses.record_no,
         {%- for address_type in ['registered', 'correspondence'] %}
-            {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
-                max(addresses.{{ field }}) filter (
-                    where addresses.address_type = '{{ address_type }}'
-                ) as {{ address_type }}_{{ field }},
-            {%- endfor %}
+        {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
+        max(addresses.{{ field }}) filter (
+            where addresses.address_type = '{{ address_type }}'
+        ) as {{ address_type }}_{{ field }},
+        {%- endfor %}
         {%- endfor %}
         count(*) as address_count
     from addresses
@@ -162,8 +162,8 @@ record_addresses as (
             addresses.load_id = latest_records.load_id
             and addresses.record_no = latest_records.record_no
     where
-        addresses.load_id between (select min_load_id from load_range)
-        and (select max_load_id from load_range)
+        addresses.load_id between (select load_range.min_load_id from load_range)
+        and (select load_range.max_load_id from load_range)
     group by addresses.load_id, addresses.record_no
 
 ),
@@ -185,15 +185,15 @@ assembled as (
         latest_records.regon,
         latest_records.regon_is_valid,
         record_phones.phones[1] as main_phone,
-        coalesce(record_phones.phones, '{}'::text []) as phones,
+        coalesce(record_phones.phones, '{}'::text[]) as phones,
         latest_records.fax,
         record_emails.emails[1] as main_email,
-        coalesce(record_emails.emails, '{}'::text []) as emails,
+        coalesce(record_emails.emails, '{}'::text[]) as emails,
         latest_records.www,
         {%- for address_type in ['registered', 'correspondence'] %}
-            {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
-                record_addresses.{{ address_type }}_{{ field }},
-            {%- endfor %}
+        {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
+        record_addresses.{{ address_type }}_{{ field }},
+        {%- endfor %}
         {%- endfor %}
         latest_records.load_id,
         latest_records.record_no,
@@ -227,9 +227,9 @@ hashed as (
                 source_updated_at, is_deleted, name, short_name, nip_raw, regon_raw,
                 main_phone, phones, fax, main_email, emails, www,
                 {%- for address_type in ['registered', 'correspondence'] %}
-                    {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
-                        {{ address_type }}_{{ field }}{% if not loop.last %},{% endif %}
-                    {%- endfor %}{% if not loop.last %},{% endif %}
+                {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
+                {{ address_type }}_{{ field }}{% if not loop.last %},{% endif %}
+                {%- endfor %}{% if not loop.last %},{% endif %}
                 {%- endfor %}
             )::text
         ) as record_hash
@@ -250,15 +250,15 @@ final as (
         hashed.nip_raw,
         hashed.nip,
         hashed.nip_is_valid,
-        {% if is_incremental() -%}
-            case
-                when existing.contractor_key is not null and existing.nip is distinct from hashed.nip
-                    then existing.nip
-                else existing.previous_nip
-            end
-        {%- else -%}
-            null::text
-        {%- endif %} as previous_nip,
+        {% if is_incremental() %}
+        case
+            when existing.contractor_key is not null and (existing.nip is distinct from hashed.nip)
+                then existing.nip
+            else existing.previous_nip
+        end as previous_nip,
+        {% else %}
+            null::text as previous_nip,
+        {% endif %}
         hashed.regon_raw,
         hashed.regon,
         hashed.regon_is_valid,
@@ -269,29 +269,29 @@ final as (
         hashed.emails,
         hashed.www,
         {%- for address_type in ['registered', 'correspondence'] %}
-            {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
-                hashed.{{ address_type }}_{{ field }},
-            {%- endfor %}
+        {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
+        hashed.{{ address_type }}_{{ field }},
+        {%- endfor %}
         {%- endfor %}
         hashed.load_id,
         hashed.record_no,
         hashed.source_line,
         hashed.loaded_at,
-        {% if is_incremental() -%}
-            coalesce(existing.first_load_id, hashed.first_load_id)
-        {%- else -%}
-            hashed.first_load_id
-        {%- endif %} as first_load_id,
+        {% if is_incremental() %}
+        coalesce(existing.first_load_id, hashed.first_load_id) as first_load_id,
+        {% else %}
+            hashed.first_load_id,
+        {% endif %}
         hashed.load_id as last_load_id,
         hashed.record_hash,
         now() as deduplicated_at
     from hashed
     {% if is_incremental() %}
-        left join existing
-            on hashed.contractor_key = existing.contractor_key
-        where
-            existing.contractor_key is null
-            or existing.record_hash <> hashed.record_hash
+    left join existing
+        on hashed.contractor_key = existing.contractor_key
+    where
+        existing.contractor_key is null
+        or existing.record_hash <> hashed.record_hash
     {% endif %}
 
 )

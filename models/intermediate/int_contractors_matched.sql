@@ -62,9 +62,9 @@ changed as (
     select deduplicated.*
     from deduplicated
     {% if is_incremental() %}
-        where
-            deduplicated.last_load_id
-            > (select coalesce(max(existing.matched_load_id), 0) from existing)
+    where
+        deduplicated.last_load_id
+        > (select coalesce(max(existing.matched_load_id), 0) from existing)
     {% endif %}
 
 ),
@@ -152,9 +152,9 @@ duplicate_nips as (
 known_nips as (
 
     {% if is_incremental() %}
-        select distinct existing.linked_nip as nip
-        from existing
-        where existing.linked_nip in (select candidates.nip from candidates)
+    select distinct existing.linked_nip as nip
+    from existing
+    where existing.linked_nip in (select candidates.nip from candidates)
     {% else %}
         select null::text as nip
         where false
@@ -174,15 +174,15 @@ reasoned as (
         candidates.load_id,
         candidates.record_no,
         candidates.last_load_id,
-        {% if is_incremental() -%}
-            existing.company_id as existing_company_id,
-            existing.linked_nip as existing_linked_nip,
-            existing.linked_load_id as existing_linked_load_id,
-        {%- else -%}
+        {% if is_incremental() %}
+        existing.company_id as existing_company_id,
+        existing.linked_nip as existing_linked_nip,
+        existing.linked_load_id as existing_linked_load_id,
+        {% else %}
             null::uuid as existing_company_id,
             null::text as existing_linked_nip,
             null::bigint as existing_linked_load_id,
-        {%- endif %}
+        {% endif %}
         known_nips.nip is not null as is_known_nip,
         array_remove(
             array[
@@ -191,22 +191,22 @@ reasoned as (
                     when candidates.nip is not null and not candidates.nip_is_valid
                         then 'invalid_nip'
                 end,
-                {% if is_incremental() -%}
-                    case
-                        when
-                            existing.linked_nip is not null
-                            and candidates.nip is distinct from existing.linked_nip
-                            then 'nip_changed'
-                    end,
-                {%- endif %}
+                {% if is_incremental() %}
+                case
+                    when
+                        existing.linked_nip is not null
+                        and (candidates.nip is distinct from existing.linked_nip)
+                        then 'nip_changed'
+                end,
+                {% endif %}
                 case when duplicate_nips.nip is not null then 'duplicate_nip_in_source' end
             ],
             null
         ) as review_reason_list
     from candidates
     {% if is_incremental() %}
-        left join existing
-            on candidates.contractor_key = existing.contractor_key
+    left join existing
+        on candidates.contractor_key = existing.contractor_key
     {% endif %}
     left join duplicate_nips
         on

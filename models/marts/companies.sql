@@ -64,9 +64,9 @@ affected_companies as (
     where
         company_id is not null
         {% if is_incremental() %}
-            and decision in ('new company', 'linked')
-            and matched_load_id
-            > (select coalesce(max(existing.updated_load_id), 0) from existing)
+        and decision in ('new company', 'linked')
+        and matched_load_id
+        > (select coalesce(max(existing.updated_load_id), 0) from existing)
         {% endif %}
     group by company_id
 
@@ -78,9 +78,9 @@ contributing_records as (
         whose every linked record is in review (e.g. after a NIP change) is rebuilt
         from those records rather than dropped. -#}
     select
+        deduplicated.*,
         matched.company_id,
         matched.linked_nip,
-        deduplicated.*,
         case when deduplicated.regon_is_valid then deduplicated.regon end as valid_regon
     from matched
     inner join affected_companies
@@ -99,27 +99,27 @@ aggregated as (
         company_id,
         min(linked_nip) as nip,
         {%- for field in scalar_fields %}
-            (
-                array_agg({{ 'valid_regon' if field == 'regon' else field }} order by load_id desc, record_no desc)
-                filter (where {{ 'valid_regon' if field == 'regon' else field }} is not null)
-            )[1] as {{ field }},
+        (
+            array_agg({{ 'valid_regon' if field == 'regon' else field }} order by load_id desc, record_no desc)
+            filter (where {{ 'valid_regon' if field == 'regon' else field }} is not null)
+        )[1] as {{ field }},
         {%- endfor %}
         {%- for address_type in ['registered', 'correspondence'] %}
-            (
-                array_agg(
-                    jsonb_build_array(
-                        {%- for field in address_fields %}
-                            {{ address_type }}_{{ field }}{% if not loop.last %},{% endif %}
-                        {%- endfor %}
-                    )
-                    order by load_id desc, record_no desc
-                ) filter (
-                    where
+        (
+            array_agg(
+                jsonb_build_array(
                     {%- for field in address_fields %}
-                        {{ address_type }}_{{ field }} is not null{% if not loop.last %} or{% endif %}
+                    {{ address_type }}_{{ field }}{% if not loop.last %},{% endif %}
                     {%- endfor %}
                 )
-            )[1] as {{ address_type }}_address,
+                order by load_id desc, record_no desc
+            ) filter (
+                where
+                {%- for field in address_fields %}
+                {{ address_type }}_{{ field }} is not null{% if not loop.last %} or{% endif %}
+                {%- endfor %}
+            )
+        )[1] as {{ address_type }}_address,
         {%- endfor %}
         (
             array_agg(to_jsonb(phones) order by load_id desc, record_no desc)
@@ -140,13 +140,13 @@ unpacked as (
         company_id,
         nip,
         {%- for field in scalar_fields %}
-            {{ field }},
+        {{ field }},
         {%- endfor %}
         {%- for address_type in ['registered', 'correspondence'] %}
-            {{ address_type }}_address is not null as has_{{ address_type }}_address,
-            {%- for field in address_fields %}
-                {{ address_type }}_address ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
-            {%- endfor %}
+        {{ address_type }}_address is not null as has_{{ address_type }}_address,
+        {%- for field in address_fields %}
+        {{ address_type }}_address ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
+        {%- endfor %}
         {%- endfor %}
         case
             when phones_json is not null
@@ -165,44 +165,44 @@ merged as (
     select
         unpacked.company_id,
         unpacked.nip,
-        {%- for field in scalar_fields %}
-            {% if is_incremental() -%}
-                coalesce(unpacked.{{ field }}, existing.{{ field }})
-            {%- else -%}
-                unpacked.{{ field }}
-            {%- endif %} as {{ field }},
-        {%- endfor %}
-        {%- for address_type in ['registered', 'correspondence'] %}
-            {%- for field in address_fields %}
-                {% if is_incremental() -%}
-                    case
-                        when unpacked.has_{{ address_type }}_address
-                            then unpacked.{{ address_type }}_{{ field }}
-                        else existing.{{ address_type }}_{{ field }}
-                    end
-                {%- else -%}
-                    unpacked.{{ address_type }}_{{ field }}
-                {%- endif %} as {{ address_type }}_{{ field }},
-            {%- endfor %}
-        {%- endfor %}
-        {% if is_incremental() -%}
-            coalesce(unpacked.phones, existing.phones, '{}'::text []) as phones,
-            coalesce(unpacked.emails, existing.emails, '{}'::text []) as emails,
-            coalesce(existing.created_load_id, build.build_load_id) as created_load_id,
-            coalesce(existing.created_at, now()) as created_at,
-            existing.attributes_hash as existing_attributes_hash
-        {%- else -%}
+        {% if is_incremental() %}
+        {% for field in scalar_fields %}
+        coalesce(unpacked.{{ field }}, existing.{{ field }}) as {{ field }},
+        {% endfor %}
+        {% for address_type in ['registered', 'correspondence'] %}
+        {% for field in address_fields %}
+        case
+            when unpacked.has_{{ address_type }}_address
+                then unpacked.{{ address_type }}_{{ field }}
+            else existing.{{ address_type }}_{{ field }}
+        end as {{ address_type }}_{{ field }},
+        {% endfor %}
+        {% endfor %}
+        coalesce(unpacked.phones, existing.phones, '{}'::text[]) as phones,
+        coalesce(unpacked.emails, existing.emails, '{}'::text[]) as emails,
+        coalesce(existing.created_load_id, build.build_load_id) as created_load_id,
+        coalesce(existing.created_at, now()) as created_at,
+        existing.attributes_hash as existing_attributes_hash
+        {% else %}
+            {% for field in scalar_fields %}
+                unpacked.{{ field }},
+            {% endfor %}
+            {% for address_type in ['registered', 'correspondence'] %}
+                {% for field in address_fields %}
+                    unpacked.{{ address_type }}_{{ field }},
+                {% endfor %}
+            {% endfor %}
             coalesce(unpacked.phones, '{}'::text []) as phones,
             coalesce(unpacked.emails, '{}'::text []) as emails,
             build.build_load_id as created_load_id,
             now() as created_at,
             null::text as existing_attributes_hash
-        {%- endif %}
+        {% endif %}
     from unpacked
     cross join build
     {% if is_incremental() %}
-        left join existing
-            on unpacked.company_id = existing.company_id
+    left join existing
+        on unpacked.company_id = existing.company_id
     {% endif %}
 
 ),
@@ -215,12 +215,12 @@ hashed as (
             row(
                 nip,
                 {%- for field in scalar_fields %}
-                    {{ field }},
+                {{ field }},
                 {%- endfor %}
                 {%- for address_type in ['registered', 'correspondence'] %}
-                    {%- for field in address_fields %}
-                        {{ address_type }}_{{ field }},
-                    {%- endfor %}
+                {%- for field in address_fields %}
+                {{ address_type }}_{{ field }},
+                {%- endfor %}
                 {%- endfor %}
                 phones,
                 emails
@@ -249,20 +249,20 @@ final as (
         changed.name,
         changed.short_name,
         {%- for address_type in ['registered', 'correspondence'] %}
-            {%- for field in address_fields %}
-                changed.{{ address_type }}_{{ field }},
-            {%- endfor %}
+        {%- for field in address_fields %}
+        changed.{{ address_type }}_{{ field }},
         {%- endfor %}
-        changed.phones[1] as main_phone,
+        {%- endfor %}
         changed.phones,
         changed.fax,
-        changed.emails[1] as main_email,
         changed.emails,
         changed.www,
         changed.attributes_hash,
         changed.created_load_id,
         build.build_load_id as updated_load_id,
         changed.created_at,
+        changed.phones[1] as main_phone,
+        changed.emails[1] as main_email,
         now() as updated_at
     from changed
     cross join build

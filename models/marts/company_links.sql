@@ -59,16 +59,16 @@ linked_records as (
         deduplicated.first_load_id,
         deduplicated.last_load_id,
         deduplicated.is_deleted,
-        matched.decision = 'review' as is_in_review,
-        matched.linked_load_id
+        matched.linked_load_id,
+        matched.decision = 'review' as is_in_review
     from matched
     inner join deduplicated
         on matched.contractor_key = deduplicated.contractor_key
     where
         matched.company_id is not null
         {% if is_incremental() %}
-            and matched.matched_load_id
-            > (select coalesce(max(existing.updated_load_id), 0) from existing)
+        and matched.matched_load_id
+        > (select coalesce(max(existing.updated_load_id), 0) from existing)
         {% endif %}
 
 ),
@@ -86,24 +86,24 @@ final as (
         linked_records.is_deleted,
         linked_records.is_in_review,
         linked_records.linked_load_id,
-        {% if is_incremental() -%}
-            coalesce(existing.linked_at, now())
-        {%- else -%}
-            now()
-        {%- endif %} as linked_at,
+        {% if is_incremental() %}
+        coalesce(existing.linked_at, now()) as linked_at,
+        {% else %}
+            now() as linked_at,
+        {% endif %}
         build.build_load_id as updated_load_id,
         now() as updated_at
     from linked_records
     cross join build
     {% if is_incremental() %}
-        left join existing
-            on linked_records.link_id = existing.link_id
-        where
-            existing.link_id is null
-            or existing.company_id is distinct from linked_records.company_id
-            or existing.last_load_id is distinct from linked_records.last_load_id
-            or existing.is_deleted is distinct from linked_records.is_deleted
-            or existing.is_in_review is distinct from linked_records.is_in_review
+    left join existing
+        on linked_records.link_id = existing.link_id
+    where
+        existing.link_id is null
+        or existing.company_id is distinct from linked_records.company_id
+        or existing.last_load_id is distinct from linked_records.last_load_id
+        or existing.is_deleted is distinct from linked_records.is_deleted
+        or existing.is_in_review is distinct from linked_records.is_in_review
     {% endif %}
 
 )

@@ -39,7 +39,6 @@ review_reasons as (
 final as (
 
     select
-        md5(review_reasons.contractor_key || '|' || review_reasons.reason) as review_id,
         review_reasons.reason,
         deduplicated.source_system,
         deduplicated.source_record_id,
@@ -52,7 +51,8 @@ final as (
         deduplicated.record_no,
         deduplicated.source_line,
         loads.file_name,
-        review_reasons.matched_at as detected_at
+        review_reasons.matched_at as detected_at,
+        md5(review_reasons.contractor_key || '|' || review_reasons.reason) as review_id
     from review_reasons
     inner join deduplicated
         on review_reasons.contractor_key = deduplicated.contractor_key

@@ -60,8 +60,8 @@ company_counts as (
         count(*) filter (where companies.created_load_id = builds.build_load_id) as companies_created,
         count(*) filter (
             where
-                companies.updated_load_id = builds.build_load_id
-                and companies.created_load_id < builds.build_load_id
+            companies.updated_load_id = builds.build_load_id
+            and companies.created_load_id < builds.build_load_id
         ) as companies_updated
     from companies
     cross join builds
@@ -132,13 +132,13 @@ final as (
         company_counts.companies_total,
         company_counts.companies_created,
         company_counts.companies_updated,
-        company_counts.companies_total
-        - company_counts.companies_created
-        - company_counts.companies_updated as companies_unchanged,
         link_counts.links_total,
         link_counts.links_created,
         review_counts.review_records,
-        review_counts.review_items
+        review_counts.review_items,
+        company_counts.companies_total
+        - company_counts.companies_created
+        - company_counts.companies_updated as companies_unchanged
     from builds
     cross join build_loads
     cross join build_records

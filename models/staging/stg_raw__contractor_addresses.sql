@@ -13,14 +13,14 @@ renamed as (
         _record_no as record_no,
         _position as address_position,
         _source_line as source_line,
+        postal_code as postal_code_raw,
+        _loaded_at as loaded_at,
         lower(btrim(type)) as address_type,
         nullif(btrim(street), '') as street,
         nullif(btrim(building_number), '') as building_number,
         nullif(btrim(flat_number), '') as flat_number,
-        postal_code as postal_code_raw,
         nullif(btrim(city), '') as city,
-        coalesce(upper(nullif(btrim(country), '')), 'PL') as country_code,
-        _loaded_at as loaded_at
+        coalesce(upper(nullif(btrim(country), '')), 'PL') as country_code
 
     from source
 

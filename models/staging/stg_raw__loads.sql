@@ -19,7 +19,6 @@ renamed as (
         contract_version,
         contract_namespace,
         status,
-        status = 'loaded' as is_loaded,
         forced as is_forced,
         started_at,
         finished_at,
@@ -28,7 +27,8 @@ renamed as (
         records_rejected,
         error_message,
         error_line,
-        error_column
+        error_column,
+        status = 'loaded' as is_loaded
 
     from source
 
