@@ -1,0 +1,92 @@
+"""examples/*.xml validate record by record exactly as examples/README.md says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import xmlschema
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+XSD = ROOT / "contracts" / "contractors" / "v1" / "contractors.xsd"
+NAMESPACE = "urn:crm7:contract:contractors:v1"
+RECORD = f"{{{NAMESPACE}}}contractor"
+SAFE_PARSER = {"resolve_entities": False, "no_network": True, "load_dtd": False}
+ROW = re.compile(
+    r"^\| `(?P<file>[\w.-]+\.xml)` \| (?P<source>\w+) \| (?P<records>\d+) \| (?P<valid>\d+) "
+    r"\| (?P<invalid>[^|]+) \|$"
+)
+INVALID = re.compile(r"(?P<number>\d+) \(line (?P<line>\d+)\)")
+
+
+def expectations() -> dict[str, dict]:
+    """The README's validation table: file -> source system, counts, invalid records."""
+    found = {}
+    for line in (EXAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
+        match = ROW.match(line)
+        if match:
+            invalid = {int(m["number"]): int(m["line"]) for m in INVALID.finditer(match["invalid"])}
+            found[match["file"]] = {
+                "source": match["source"],
+                "records": int(match["records"]),
+                "valid": int(match["valid"]),
+                "invalid": invalid,
+            }
+    return found
+
+
+@pytest.fixture(scope="module")
+def schema() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(XSD))
+
+
+def record_errors(schema: xmlschema.XMLSchema, path: Path) -> tuple[etree._Element, list]:
+    """The root, and per record (number, line, errors) with each record validated alone."""
+    tree = etree.parse(str(path), etree.XMLParser(**SAFE_PARSER, remove_comments=True))
+    assert tree.docinfo.doctype == "", f"{path.name} must not declare a DOCTYPE"
+    root = tree.getroot()
+    results = []
+    for number, element in enumerate(root, start=1):
+        shell = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
+        shell.append(etree.fromstring(etree.tostring(element)))
+        errors = list(schema.iter_errors(xmlschema.XMLResource(shell, allow="none")))
+        results.append((number, element.sourceline, element.tag, errors))
+    return root, results
+
+
+def test_readme_lists_every_example() -> None:
+    assert set(expectations()) == {path.name for path in EXAMPLES.glob("*.xml")}
+
+
+@pytest.mark.parametrize("name", sorted(expectations()))
+def test_example_validates_as_documented(schema: xmlschema.XMLSchema, name: str) -> None:
+    expected = expectations()[name]
+    root, results = record_errors(schema, EXAMPLES / name)
+
+    assert root.tag == f"{{{NAMESPACE}}}contractors"
+    assert root.nsmap.get(None) == NAMESPACE, "the contract namespace is the default namespace"
+    assert root.get("sourceSystem") == expected["source"]
+    assert all(tag == RECORD for _number, _line, tag, _errors in results)
+    assert len(results) == expected["records"]
+    invalid = {number: line for number, line, _tag, errors in results if errors}
+    assert invalid == expected["invalid"]
+    assert len(results) - len(invalid) == expected["valid"]
+    if not invalid:
+        assert schema.is_valid(str(EXAMPLES / name))
+
+
+def test_example_ids_have_valid_checksums_except_the_documented_bad_one() -> None:
+    nip = pytest.importorskip("stdnum.pl.nip")
+    regon = pytest.importorskip("stdnum.pl.regon")
+    bad = []
+    for path in sorted(EXAMPLES.glob("*.xml")):
+        tree = etree.parse(str(path), etree.XMLParser(**SAFE_PARSER))
+        for element in tree.iter(f"{{{NAMESPACE}}}nip", f"{{{NAMESPACE}}}regon"):
+            value = (element.text or "").strip()
+            check = nip if element.tag.endswith("nip") else regon
+            if re.search(r"\d{3}", value) and not check.is_valid(check.compact(value)):
+                bad.append((path.name, value))
+    assert bad == [("erp_contractors.xml", "637-972-35-21")]
