@@ -14,8 +14,8 @@ import random
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-NIP_WEIGHTS = (6, 5, 7, 2, 3, 4, 5, 6, 7)
-REGON_WEIGHTS = (8, 9, 2, 3, 4, 5, 6, 7)
+from loaders.identifiers import REGON9_WEIGHTS, nip_check_digit
+
 CITIES = ("Warszawa", "Kraków", "Łódź", "Wrocław", "Poznań", "Gdańsk", "Szczecin", "Lublin")
 STREETS = ("Marszałkowska", "Długa", "Polna", "Leśna", "Słoneczna", "Krótka", "Szkolna")
 FORMS = ("Sp. z o.o.", "S.A.", "sp.j.", "Sp. k.")
@@ -24,19 +24,16 @@ FORMS = ("Sp. z o.o.", "S.A.", "sp.j.", "Sp. k.")
 def nip_for(number: int) -> str:
     """A valid NIP for any number: 9 digits from the number, then the check digit."""
     base = 100_000_000 + (number * 7919) % 899_999_999
-    while True:
-        digits = [int(d) for d in str(base)]
-        check = sum(w * d for w, d in zip(NIP_WEIGHTS, digits, strict=True)) % 11
-        if check != 10:
-            return "".join(map(str, digits)) + str(check)
+    while (check := nip_check_digit(str(base))) is None:
         base += 1
+    return f"{base}{check}"
 
 
 def regon_for(number: int) -> str:
     base = 10_000_000 + (number * 104729) % 89_999_999
-    digits = [int(d) for d in f"{base:08d}"]
-    check = sum(w * d for w, d in zip(REGON_WEIGHTS, digits, strict=True)) % 11 % 10
-    return "".join(map(str, digits)) + str(check)
+    digits = f"{base:08d}"
+    check = sum(w * int(d) for w, d in zip(REGON9_WEIGHTS, digits, strict=True)) % 11 % 10
+    return f"{digits}{check}"
 
 
 def spell_nip(nip: str, variant: int) -> str:

@@ -32,11 +32,16 @@ SAFE_PARSER_OPTIONS = {
 }
 
 
+DTD_REFUSED = (
+    "the file declares a DTD (<!DOCTYPE ...>); crm7 refuses DTDs and entities "
+    "(they enable XXE and entity-expansion attacks). Export the file without a DOCTYPE."
+)
+
+
 @dataclass(frozen=True)
 class FileHeader:
     contract: Contract
     root_attributes: dict[str, str]
-    root_line: int
 
 
 def _syntax_error(path: Path, error: etree.XMLSyntaxError) -> FileRejected:
@@ -46,52 +51,80 @@ def _syntax_error(path: Path, error: etree.XMLSyntaxError) -> FileRejected:
     return FileRejected(str(path), f"not well-formed XML: {message}", line, column)
 
 
+class _RootFound(Exception):
+    pass
+
+
+class _HeaderTarget:
+    """Parser target that stops at the root element and refuses a DOCTYPE on sight.
+
+    libxml2 reports the DOCTYPE before it reads the internal subset, so an entity bomb
+    is refused before any of its entities is even declared.
+    """
+
+    def __init__(self) -> None:
+        self.tag: str | None = None
+        self.attributes: dict[str, str] = {}
+        self.saw_doctype = False
+
+    def doctype(self, *_args) -> None:
+        self.saw_doctype = True
+        raise _RootFound
+
+    def start(self, tag, attrib, nsmap=None) -> None:
+        self.tag, self.attributes = tag, dict(attrib)
+        raise _RootFound
+
+    def end(self, tag) -> None:
+        pass
+
+    def data(self, data) -> None:
+        pass
+
+    def close(self) -> None:
+        return None
+
+
 def read_header(path: Path) -> FileHeader:
     """The contract a file follows, from its root element, read without touching records.
 
     Raises HostileXmlError for a DTD, FileRejected for anything not well-formed up to the
     root, UnknownContractError for a root in no known contract namespace.
     """
-    parser = etree.XMLPullParser(events=("start",), **SAFE_PARSER_OPTIONS)
+    target = _HeaderTarget()
+    parser = etree.XMLParser(target=target, **SAFE_PARSER_OPTIONS)
     read = 0
     with open(path, "rb") as handle:
-        while True:
-            chunk = handle.read(PEEK_CHUNK)
-            read += len(chunk)
-            try:
-                if chunk:
-                    parser.feed(chunk)
-                else:
-                    parser.close()
-            except etree.XMLSyntaxError as error:
+        try:
+            while chunk := handle.read(PEEK_CHUNK):
+                read += len(chunk)
+                parser.feed(chunk)
+                if read > PEEK_LIMIT:
+                    raise FileRejected(str(path), "no root element in the first 4 MiB of the file")
+            parser.close()
+        except _RootFound:
+            pass
+        except etree.XMLSyntaxError as error:
+            if not target.saw_doctype and target.tag is None:
                 raise _syntax_error(path, error) from None
-            for _event, root in parser.read_events():
-                _refuse_dtd(path, root)
-                contract = contract_for_namespace(etree.QName(root).namespace)
-                if root.tag != contract.root_tag:
-                    raise FileRejected(
-                        str(path),
-                        f"root element <{etree.QName(root).localname}> is not the root of "
-                        f"contract {contract.label}: expected "
-                        f"<{etree.QName(contract.root_tag).localname}>",
-                        root.sourceline,
-                    )
-                return FileHeader(contract, dict(root.attrib), root.sourceline or 1)
-            if not chunk:
-                raise FileRejected(str(path), "the file holds no XML element")
-            if read > PEEK_LIMIT:
-                raise FileRejected(str(path), "no root element in the first 4 MiB of the file")
+    if target.saw_doctype:
+        raise HostileXmlError(str(path), DTD_REFUSED, 1)
+    if target.tag is None:
+        raise FileRejected(str(path), "the file holds no XML element")
+    contract = contract_for_namespace(etree.QName(target.tag).namespace)
+    if target.tag != contract.root_tag:
+        raise FileRejected(
+            str(path),
+            f"root element <{etree.QName(target.tag).localname}> is not the root of "
+            f"contract {contract.label}: expected <{etree.QName(contract.root_tag).localname}>",
+        )
+    return FileHeader(contract, target.attributes)
 
 
 def _refuse_dtd(path: Path, root: etree._Element) -> None:
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise HostileXmlError(
-            str(path),
-            "the file declares a DTD (<!DOCTYPE ...>); crm7 refuses DTDs and entities "
-            "(they enable XXE and entity-expansion attacks). Export the file without a DOCTYPE.",
-            1,
-        )
+        raise HostileXmlError(str(path), DTD_REFUSED, 1)
 
 
 @dataclass
@@ -208,11 +241,37 @@ def _validate_batch(holder, pending, tables, schema, contract) -> list[Record]:
         errors: list[tuple[int | None, str, str]] = []
         if not batch_valid and not schema.validate(element):
             errors = [
-                (entry.line, CLARK.sub("", entry.path or ""), readable_error(entry.message))
+                (entry.line, _error_path(element, entry), readable_error(entry.message))
                 for entry in schema.error_log
             ]
         records.append(Record(number, tables[element.tag], element, element.sourceline, errors))
     return records
+
+
+ERROR_ELEMENT = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
+
+
+def _error_path(record: etree._Element, entry) -> str:
+    """Path of the element an error names, from the record: ``contractor/address[2]/city``."""
+    match = ERROR_ELEMENT.match(entry.message or "")
+    target = record
+    if match:
+        for candidate in record.iter():
+            if candidate.sourceline == entry.line and etree.QName(candidate).localname == match[1]:
+                target = candidate
+                break
+    steps = []
+    node = target
+    while node is not None:
+        name = etree.QName(node).localname
+        parent = node.getparent()
+        if node is record or parent is None:
+            steps.append(name)
+            break
+        same = [sibling for sibling in parent if sibling.tag == node.tag]
+        steps.append(f"{name}[{same.index(node) + 1}]" if len(same) > 1 else name)
+        node = parent
+    return "/".join(reversed(steps))
 
 
 def _strays_before(element: etree._Element, root: etree._Element) -> list[etree._Element]:

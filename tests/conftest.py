@@ -1,0 +1,82 @@
+"""Shared fixtures: a real embedded PostgreSQL for the whole run, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+import pytest
+
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+from loaders.db import ConnectionSettings, EmbeddedServer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+EXAMPLES = ROOT / "examples"
+REFERENCE = ROOT.parent / "shared" / "reference"
+CRM7 = str(Path(sys.executable).with_name("crm7"))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[ConnectionSettings]:
+    """The test suite's own embedded server, beside (not inside) the demo's."""
+    server = EmbeddedServer(ROOT, name="test-pgdata")
+    settings = server.ensure_running()
+    yield settings
+    server.stop()
+
+
+def _create_database(server: ConnectionSettings) -> ConnectionSettings:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    return replace(server, dbname=name)
+
+
+def _drop_database(settings: ConnectionSettings) -> None:
+    with psycopg.connect(settings.conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{settings.dbname}" with (force)')
+
+
+@pytest.fixture
+def database(pg_server: ConnectionSettings) -> Iterator[ConnectionSettings]:
+    settings = _create_database(pg_server)
+    yield settings
+    _drop_database(settings)
+
+
+@pytest.fixture
+def conn(database: ConnectionSettings) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(database.conninfo()) as connection:
+        yield connection
+
+
+def environment_for(settings: ConnectionSettings, **extra: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "CRM7_DATABASE_URL"
+    }
+    env.update(settings.env())
+    env.update(extra)
+    return env
+
+
+def run_crm7(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CRM7, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def query(conn: psycopg.Connection, statement: str, *params) -> list[tuple]:
+    return conn.execute(statement, params or None).fetchall()
+
+
+def scalar(conn: psycopg.Connection, statement: str, *params):
+    return conn.execute(statement, params or None).fetchone()[0]
