@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -26,6 +27,11 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     external = external_settings()
     server = EmbeddedServer(project_root())
+    if args.action == "psql":
+        settings = external or server.ensure_running()
+        psql = shutil.which("psql") if external else None
+        psql = psql or str(server.bin_dir / "psql")
+        os.execvpe(psql, [psql, *args.psql_args], dbt_environment(settings))
     if args.action == "env":
         settings = external or server.ensure_running()
         print(export_lines(settings))
@@ -98,32 +104,34 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return 0
 
 
-def dbt_environment() -> dict[str, str]:
+def dbt_environment(settings=None) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(_settings().env())
+    env.update((settings or _settings()).env())
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     return env
 
 
-def run_dbt(arguments: list[str]) -> int:
-    """Run dbt in-process against crm7's server, with the project's profiles."""
+def run_dbt(arguments: list[str], settings=None):
+    """Run dbt in-process against crm7's server (or ``settings``), with the project's profiles.
+
+    Returns dbt's result object; ``.success`` tells whether everything passed.
+    """
     from dbt.cli.main import dbtRunner
 
     from loaders.db import project_root
 
     root = project_root()
-    os.environ.update(dbt_environment())
+    os.environ.update(dbt_environment(settings))
     extra = []
     if "--profiles-dir" not in arguments:
         extra += ["--profiles-dir", str(root / "profiles")]
     if "--project-dir" not in arguments:
         extra += ["--project-dir", str(root)]
-    result = dbtRunner().invoke([*arguments, *extra])
-    return 0 if result.success else 1
+    return dbtRunner().invoke([*arguments, *extra])
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    return run_dbt(args.dbt_args)
+    return 0 if run_dbt(args.dbt_args).success else 1
 
 
 def cmd_lint_sql(args: argparse.Namespace) -> int:
@@ -149,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="manage the embedded PostgreSQL (or show the one in use)")
-    db.add_argument("action", choices=["start", "stop", "status", "env"])
+    db.add_argument("action", choices=["start", "stop", "status", "env", "psql"])
+    db.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql")
     db.set_defaults(func=cmd_db)
 
     load = sub.add_parser("load", help="validate XML files against their contract and load them")
@@ -180,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("sqlfluff_args", nargs=argparse.REMAINDER)
     lint.set_defaults(func=cmd_lint_sql)
 
-    demo = sub.add_parser("demo", help="load the sample exports and build the CRM")
+    demo = sub.add_parser(
+        "demo", help="load the sample exports and build the CRM, in database crm7_demo"
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -20,7 +20,8 @@ from loaders.errors import FileRejected, HostileXmlError
 
 PEEK_CHUNK = 64 * 1024
 PEEK_LIMIT = 4 * 1024 * 1024  # a root element starts long before this
-CLARK = re.compile(r"\{[^}]*\}")
+# A namespace in Clark notation, {urn:...} or {http://...}; not a regex quantifier like {9}.
+CLARK = re.compile(r"\{[^}\s]*[:/][^}\s]*\}")
 SAFE_PARSER_OPTIONS = {
     "resolve_entities": False,
     "no_network": True,
