@@ -16,11 +16,16 @@
 {% macro normalize_phone(column) -%}
     {%- set extension_pattern = "[[:space:]]*(?:wew\.?|ext\.?|w\.)[[:space:]]*([0-9]{1,6})[[:space:]]*$" -%}
     case
+        when {{ column }} !~ '[0-9]' then null
+        when {{ column }} !~* '[a-z]'
+            then
+                case when {{ column }} ~ '^[[:space:]]*[+]' then '+' else '' end
+                || regexp_replace({{ column }}, '[^0-9]', '', 'g')
         when regexp_replace(
             regexp_replace({{ column }}, '{{ extension_pattern }}', '', 'i'), '[^0-9]', '', 'g'
         ) <> ''
             then
-                case when ltrim({{ column }}) like '+%' then '+' else '' end
+                case when {{ column }} ~ '^[[:space:]]*[+]' then '+' else '' end
                 || regexp_replace(
                     regexp_replace({{ column }}, '{{ extension_pattern }}', '', 'i'),
                     '[^0-9]',

@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key='contractor_key',
         on_schema_change='append_new_columns',
+        pre_hook="set local enable_nestloop = off",
         post_hook=[
             "create unique index if not exists int_contractors_deduplicated_key_uidx on {{ this }} (contractor_key)",
             "create index if not exists int_contractors_deduplicated_nip_idx on {{ this }} (source_system, nip)",
@@ -12,13 +13,9 @@
     )
 }}
 
+{%- set new_load_ids = new_contractor_load_ids(ref('stg_raw__loads')) %}
+
 with
-
-loads as (
-
-    select * from {{ ref('stg_raw__loads') }}
-
-),
 
 contractors as (
 
@@ -54,54 +51,48 @@ existing as (
 
 {% endif %}
 
-new_loads as (
-
-    select load_id
-    from loads
-    where
-        is_loaded
-        {% if is_incremental() %}
-        and load_id > (select coalesce(max(existing.last_load_id), 0) from existing)
-        {% endif %}
-        and load_id < {{ load_window_upper_bound('loads') }}
-
-),
-
-load_range as (
-
-    select
-        coalesce(min(load_id), 0) as min_load_id,
-        coalesce(max(load_id), -1) as max_load_id
-    from new_loads
-
-),
-
-batch_records as (
+batch_records as not materialized (
 
     select contractors.*
     from contractors
     where
-        contractors.load_id between (select load_range.min_load_id from load_range)
-        and (select load_range.max_load_id from load_range)
-        and contractors.load_id in (select new_loads.load_id from new_loads)
+        contractors.load_id in ({{ new_load_ids | join(', ') if new_load_ids else 'null' }})
 
 ),
 
-batch_first_loads as (
+-- First load per source record: a hash aggregate over narrow key columns.
+batch_keys as (
 
     select
-        contractor_key,
+        source_system,
+        source_record_id,
         min(load_id) as first_load_id
     from batch_records
-    group by contractor_key
+    group by source_system, source_record_id
 
 ),
 
+-- Latest version per source record by (load_id, record_no): no later version of the
+-- same record in the batch (a hash anti-join instead of sorting the wide rows).
 latest_records as (
 
-    select distinct on (contractor_key) *
+    select
+        batch_records.*,
+        batch_keys.first_load_id
     from batch_records
-    order by contractor_key asc, load_id desc, record_no desc
+    inner join batch_keys
+        on
+            batch_records.source_system = batch_keys.source_system
+            and batch_records.source_record_id = batch_keys.source_record_id
+    where not exists (
+        select 1
+        from batch_records as later_records
+        where
+            later_records.source_system = batch_records.source_system
+            and later_records.source_record_id = batch_records.source_record_id
+            and (later_records.load_id, later_records.record_no)
+            > (batch_records.load_id, batch_records.record_no)
+    )
 
 ),
 
@@ -112,13 +103,8 @@ record_emails as (
         emails.record_no,
         array_agg(emails.email order by emails.email_position) as emails
     from emails
-    inner join latest_records
-        on
-            emails.load_id = latest_records.load_id
-            and emails.record_no = latest_records.record_no
     where
-        emails.load_id between (select load_range.min_load_id from load_range)
-        and (select load_range.max_load_id from load_range)
+        emails.load_id in ({{ new_load_ids | join(', ') if new_load_ids else 'null' }})
         and emails.email is not null
     group by emails.load_id, emails.record_no
 
@@ -131,13 +117,8 @@ record_phones as (
         phones.record_no,
         array_agg(phones.phone order by phones.phone_position) as phones
     from phones
-    inner join latest_records
-        on
-            phones.load_id = latest_records.load_id
-            and phones.record_no = latest_records.record_no
     where
-        phones.load_id between (select load_range.min_load_id from load_range)
-        and (select load_range.max_load_id from load_range)
+        phones.load_id in ({{ new_load_ids | join(', ') if new_load_ids else 'null' }})
         and phones.phone is not null
     group by phones.load_id, phones.record_no
 
@@ -157,13 +138,8 @@ record_addresses as (
         {%- endfor %}
         count(*) as address_count
     from addresses
-    inner join latest_records
-        on
-            addresses.load_id = latest_records.load_id
-            and addresses.record_no = latest_records.record_no
     where
-        addresses.load_id between (select load_range.min_load_id from load_range)
-        and (select load_range.max_load_id from load_range)
+        addresses.load_id in ({{ new_load_ids | join(', ') if new_load_ids else 'null' }})
     group by addresses.load_id, addresses.record_no
 
 ),
@@ -199,10 +175,8 @@ assembled as (
         latest_records.record_no,
         latest_records.source_line,
         latest_records.loaded_at,
-        batch_first_loads.first_load_id
+        latest_records.first_load_id
     from latest_records
-    inner join batch_first_loads
-        on latest_records.contractor_key = batch_first_loads.contractor_key
     left join record_emails
         on
             latest_records.load_id = record_emails.load_id

@@ -9,26 +9,34 @@ source as (
 renamed as (
 
     select
-        _load_id::text || ':' || _record_no::text as contractor_record_id,
-        {{ source_record_key('_source_system', 'source_record_id') }} as contractor_key,
-        _load_id as load_id,
-        _record_no as record_no,
-        _source_line as source_line,
-        _source_system as source_system,
-        source_record_id,
-        source_updated_at,
-        coalesce(deleted, false) as is_deleted,
-        nullif(btrim(name), '') as name,
-        nullif(btrim(short_name), '') as short_name,
-        nip as nip_raw,
-        {{ normalize_nip('nip') }} as nip,
-        regon as regon_raw,
-        {{ normalize_regon('regon') }} as regon,
-        {{ normalize_phone('fax') }} as fax,
-        {{ normalize_www('www') }} as www,
-        _loaded_at as loaded_at
+        source._load_id::text || ':' || source._record_no::text as contractor_record_id,
+        {{ source_record_key('source._source_system', 'source.source_record_id') }} as contractor_key,
+        source._load_id as load_id,
+        source._record_no as record_no,
+        source._source_line as source_line,
+        source._source_system as source_system,
+        source.source_record_id,
+        source.source_updated_at,
+        coalesce(source.deleted, false) as is_deleted,
+        nullif(btrim(source.name), '') as name,
+        nullif(btrim(source.short_name), '') as short_name,
+        source.nip as nip_raw,
+        identifiers.nip,
+        source.regon as regon_raw,
+        identifiers.regon,
+        {{ normalize_phone('source.fax') }} as fax,
+        {{ normalize_www('source.www') }} as www,
+        source._loaded_at as loaded_at
 
     from source
+    -- offset 0 keeps the normalised values computed once per row: the checksum macros
+    -- below reference them many times and would otherwise repeat the regexes.
+    cross join lateral (
+        select
+            {{ normalize_nip('source.nip') }} as nip,
+            {{ normalize_regon('source.regon') }} as regon
+        offset 0
+    ) as identifiers
 
 ),
 
