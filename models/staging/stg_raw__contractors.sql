@@ -29,13 +29,13 @@ renamed as (
         source._loaded_at as loaded_at
 
     from source
-    -- offset 0 keeps the normalised values computed once per row: the checksum macros
+    -- "offset 0" keeps the normalised values computed once per row: the checksum macros
     -- below reference them many times and would otherwise repeat the regexes.
-    cross join lateral (
+    cross join lateral (  -- noqa: ST05
         select
             {{ normalize_nip('source.nip') }} as nip,
             {{ normalize_regon('source.regon') }} as regon
-        offset 0
+        limit all offset 0  -- noqa: AM09
     ) as identifiers
 
 ),
