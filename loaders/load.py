@@ -198,7 +198,10 @@ def load_file(
         )
         ensure_contract_tables(conn, contract)
         conn.commit()
-        return _load_records(conn, path, header, registry, force, progress)
+        result = _load_records(conn, path, header, registry, force, progress)
+        if result.status == "loaded":
+            _analyze(conn, contract)
+        return result
     except FileRejected as error:
         conn.rollback()
         return _record_failure(
@@ -212,6 +215,18 @@ def load_file(
         conn.rollback()
         message = f"PostgreSQL refused a value: {str(error).strip()}"
         return _record_failure(conn, path, registry, contract, message, None, None)
+
+
+def _analyze(conn: psycopg.Connection, contract: Contract) -> None:
+    """Refresh planner statistics of the tables a load just grew.
+
+    dbt's incremental models select the newest loads; with statistics from before the
+    load, PostgreSQL expects no such rows and picks nested loops that go quadratic.
+    """
+    tables = [sql.Identifier(RAW_SCHEMA, table.name) for table in contract.tables]
+    tables += [sql.Identifier(RAW_SCHEMA, "loads"), sql.Identifier(RAW_SCHEMA, "rejects")]
+    conn.execute(sql.SQL("analyze {}").format(sql.SQL(", ").join(tables)))
+    conn.commit()
 
 
 def _registry_columns(registry: dict, contract: Contract | None) -> dict:

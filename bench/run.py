@@ -1,0 +1,153 @@
+"""crm7 benchmark: load and build throughput, peak memory, incremental cost.
+
+    python bench/run.py [--sizes 10000 100000 1000000] [--skip-dbt]
+
+Runs against database ``crm7_bench`` on crm7's server (recreated), writes the files to
+bench/out/ and prints a Markdown table (paste it into bench/README.md). Measurements:
+
+- load: wall time of ``crm7 load`` (a separate process, as a user runs it), records/s,
+  and peak RSS summed over the loader's process tree (sampled every 50 ms);
+- baseline: the same file through bench/baseline_lxml_copy.py (no validation);
+- dbt: first full ``crm7 dbt build``; then a file changing 1% of the records is loaded
+  and built again (its cost relative to the first); then a build with no new data, and
+  the number of crm.companies rows it rewrote (by xmin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.generate import write_file
+from loaders.db import connection_settings
+
+OUT = Path(__file__).resolve().parent / "out"
+BIN = Path(sys.executable).parent
+DATABASE = "crm7_bench"
+
+
+def measure(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS of the whole process tree in bytes, and stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out, err = process.communicate()
+    elapsed = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{out}\n{err}")
+    return elapsed, peak, out
+
+
+def recreate(settings) -> None:
+    with psycopg.connect(settings.conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{DATABASE}" with (force)')
+        admin.execute(f'create database "{DATABASE}"')
+
+
+def row_versions(settings) -> dict[str, str]:
+    with psycopg.connect(settings.conninfo()) as conn:
+        return dict(
+            conn.execute("select company_id::text, xmin::text from crm.companies").fetchall()
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--skip-dbt", action="store_true")
+    args = parser.parse_args()
+
+    settings = replace(connection_settings(), dbname=DATABASE)
+    env = {**os.environ, **settings.env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    crm7 = str(BIN / "crm7")
+    rows = []
+    for size in args.sizes:
+        recreate(settings)
+        path = OUT / f"contractors-{size}.xml"
+        if not path.exists():
+            write_file(path, size, "erp")
+        load_s, load_rss, summary = measure([crm7, "load", "--no-progress", str(path)], env)
+        base_s, base_rss, _ = measure(
+            [
+                str(BIN / "python"),
+                str(Path(__file__).with_name("baseline_lxml_copy.py")),
+                str(path),
+            ],
+            env,
+        )
+        row = {
+            "records": size,
+            "file MB": path.stat().st_size / 1e6,
+            "load s": load_s,
+            "load rec/s": size / load_s,
+            "load peak RSS MB": load_rss / 1e6,
+            "baseline rec/s": size / base_s,
+            "baseline peak RSS MB": base_rss / 1e6,
+        }
+        print(summary.strip(), file=sys.stderr)
+        if not args.skip_dbt:
+            first_s, _, _ = measure([crm7, "dbt", "build", "--quiet"], env)
+            change = write_file(
+                OUT / f"contractors-{size}-1pct.xml",
+                size // 100,
+                "erp",
+                start=1,
+                change_every=1,
+                version=2,
+            )
+            change_load_s, _, _ = measure([crm7, "load", "--no-progress", str(change)], env)
+            second_s, _, _ = measure([crm7, "dbt", "build", "--quiet"], env)
+            before = row_versions(settings)
+            idle_s, _, _ = measure([crm7, "dbt", "build", "--quiet"], env)
+            after = row_versions(settings)
+            row.update(
+                {
+                    "dbt first s": first_s,
+                    "1% load s": change_load_s,
+                    "dbt after 1% s": second_s,
+                    "after 1% / first": second_s / first_s,
+                    "dbt no new data s": idle_s,
+                    "rows rewritten (no new data)": sum(
+                        after[key] != before.get(key) for key in after
+                    ),
+                }
+            )
+        rows.append(row)
+        print(row, file=sys.stderr)
+
+    columns = list(rows[0])
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            if isinstance(value, float):
+                cells.append(f"{value:.2f}" if value < 100 else f"{value:,.0f}")
+            else:
+                cells.append(f"{value:,}" if isinstance(value, int) else str(value))
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
