@@ -134,13 +134,50 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return 0 if run_dbt(args.dbt_args).success else 1
 
 
+LINT_DATABASE = "crm7_lint"
+LINT_PATHS = ("models", "tests/dbt/singular")  # macros and generic tests compile into these
+
+
 def cmd_lint_sql(args: argparse.Namespace) -> int:
-    from loaders.db import project_root
+    """sqlfluff with the dbt templater, on both branches of every incremental model.
+
+    The templater renders SQL against a database, and what it renders depends on what
+    exists there (is_incremental()). So lint runs in a scratch database twice: empty
+    (full-build branches), then after ``dbt run --empty`` (incremental branches).
+    """
+    from dataclasses import replace
+
+    import psycopg
+
+    from loaders.contracts import all_contracts
+    from loaders.db import connect, project_root
+    from loaders.raw_schema import ensure_contract_tables
 
     root = project_root()
+    server = _settings()
+    with psycopg.connect(server.conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{LINT_DATABASE}" with (force)')
+        admin.execute(f'create database "{LINT_DATABASE}"')
+    settings = replace(server, dbname=LINT_DATABASE)
+    with connect(settings) as conn:
+        for contract in all_contracts().values():
+            ensure_contract_tables(conn, contract)
     sqlfluff = Path(sys.executable).with_name("sqlfluff")
-    command = [str(sqlfluff), "lint", "models", "macros", "tests/dbt", *args.sqlfluff_args]
-    return subprocess.run(command, cwd=root, env=dbt_environment(), check=False).returncode
+    command = [str(sqlfluff), "lint", *LINT_PATHS, *args.sqlfluff_args]
+    env = dbt_environment(settings)
+    status = 0
+    for stage in ("full-build branches", "incremental branches"):
+        print(f"sqlfluff: {stage}", flush=True)
+        if stage == "incremental branches":
+            result = run_dbt(["run", "--empty", "--quiet"], settings)
+            if not result.success:
+                print(
+                    "crm7: dbt run --empty failed; cannot lint incremental branches",
+                    file=sys.stderr,
+                )
+                return 1
+        status |= subprocess.run(command, cwd=root, env=env, check=False).returncode
+    return status
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
