@@ -6,7 +6,7 @@ Runs against database ``crm7_bench`` on crm7's server (recreated), writes the fi
 bench/out/ and prints a Markdown table (paste it into bench/README.md). Measurements:
 
 - load: wall time of ``crm7 load`` (a separate process, as a user runs it), records/s,
-  and peak RSS summed over the loader's process tree (sampled every 50 ms);
+  and peak memory (PSS) summed over the loader's process tree (sampled every 50 ms);
 - baseline: the same file through bench/baseline_lxml_copy.py (no validation);
 - dbt: first full ``crm7 dbt build``; then a file changing 1% of the records is loaded
   and built again (its cost relative to the first); then a build with no new data, and
@@ -37,7 +37,11 @@ DATABASE = "crm7_bench"
 
 
 def measure(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS of the whole process tree in bytes, and stdout."""
+    """Wall seconds, peak memory of the whole process tree in bytes, and stdout.
+
+    Memory is PSS (proportional set size) summed over the tree: the loader forks worker
+    processes that share their parent's pages, which plain RSS would count twice.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -47,7 +51,7 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     while process.poll() is None:
         try:
             tree = [watched, *watched.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
         except psutil.Error:
             pass
         time.sleep(0.05)
@@ -100,9 +104,9 @@ def main() -> None:
             "file MB": path.stat().st_size / 1e6,
             "load s": load_s,
             "load rec/s": size / load_s,
-            "load peak RSS MB": load_rss / 1e6,
+            "load peak PSS MB": load_rss / 1e6,
             "baseline rec/s": size / base_s,
-            "baseline peak RSS MB": base_rss / 1e6,
+            "baseline peak PSS MB": base_rss / 1e6,
         }
         print(summary.strip(), file=sys.stderr)
         if not args.skip_dbt:

@@ -72,13 +72,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     from loaders.db import connect
     from loaders.load import load_file
 
+    paths: list[Path] = []
+    for name in args.paths:
+        path = Path(name)
+        # A folder means its XML files, in name order (exports are usually numbered).
+        paths.extend(sorted(path.glob("*.xml")) if path.is_dir() else [path])
     settings = _settings()
     failed = 0
     with connect(settings) as conn:
-        for name in args.paths:
+        for path in paths:
             result = load_file(
                 conn,
-                Path(name),
+                path,
                 source_system=args.source_system,
                 force=args.force,
                 progress=None if not args.no_progress else False,
@@ -198,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql")
     db.set_defaults(func=cmd_db)
 
-    load = sub.add_parser("load", help="validate XML files against their contract and load them")
+    load = sub.add_parser(
+        "load", help="validate XML files (or folders of them) against their contract and load them"
+    )
     load.add_argument("paths", nargs="+", metavar="PATH")
     load.add_argument(
         "--source-system",
