@@ -128,7 +128,10 @@ def _refuse_dtd(path: Path, root: etree._Element) -> None:
         raise HostileXmlError(str(path), DTD_REFUSED, 1)
 
 
-@dataclass
+NO_ERRORS: list = []  # shared by valid records; never mutated
+
+
+@dataclass(slots=True)
 class Record:
     """One record element, with the table it belongs to and its validation result."""
 
@@ -173,7 +176,8 @@ def iter_record_batches(
     tables = {table.tag: table for table in contract.records}
     numbered = 0
     pending: list[tuple[int, etree._Element, bool]] = []  # (number, element, is_record)
-    pending_batch = 0
+    batch_end = 0  # last record number of the current batch
+    mine = False
     holder = None
     root = None
 
@@ -194,18 +198,34 @@ def iter_record_batches(
                     _refuse_dtd(path, root)
                     _check_root_shell(path, root, schema)
                     holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
-                items = _strays_before(element, root) if element.getprevious() is not None else []
-                items.append(element)
-                for item in items:
+                if element.getprevious() is None:  # the usual case: no stray before it
                     numbered += 1
-                    batch = (numbered - 1) // batch_size
-                    if batch != pending_batch:
+                    if numbered > batch_end:
                         if pending:
                             yield flush()
                             holder.clear()
-                        pending_batch = batch
-                    if batch % workers == worker:
-                        holder.append(item)  # moves it out of the parsed tree
+                        batch = (numbered - 1) // batch_size
+                        batch_end = (batch + 1) * batch_size
+                        mine = batch % workers == worker
+                    if mine:
+                        holder.append(element)  # moves it out of the parsed tree
+                        pending.append((numbered, element, True))
+                    else:
+                        element.clear(keep_tail=False)
+                        root.remove(element)
+                    continue
+                items = [*_strays_before(element, root), element]
+                for item in items:
+                    numbered += 1
+                    if numbered > batch_end:
+                        if pending:
+                            yield flush()
+                            holder.clear()
+                        batch = (numbered - 1) // batch_size
+                        batch_end = (batch + 1) * batch_size
+                        mine = batch % workers == worker
+                    if mine:
+                        holder.append(item)
                         pending.append((numbered, item, item is element))
                     else:
                         item.clear(keep_tail=False)
@@ -217,12 +237,14 @@ def iter_record_batches(
                 holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
             for stray in list(root):  # non-record children after the last record
                 numbered += 1
-                batch = (numbered - 1) // batch_size
-                if batch != pending_batch and pending:
-                    yield flush()
-                    holder.clear()
-                pending_batch = batch
-                if batch % workers == worker:
+                if numbered > batch_end:
+                    if pending:
+                        yield flush()
+                        holder.clear()
+                    batch = (numbered - 1) // batch_size
+                    batch_end = (batch + 1) * batch_size
+                    mine = batch % workers == worker
+                if mine:
                     holder.append(stray)
                     pending.append((numbered, stray, False))
             if pending:
@@ -233,14 +255,24 @@ def iter_record_batches(
 
 def _validate_batch(holder, pending, tables, schema, contract) -> list[Record]:
     strays = any(not is_record for _number, _element, is_record in pending)
-    batch_valid = not strays and schema.validate(holder)
+    if not strays and schema.validate(holder):  # the usual case: one check for the batch
+        if len(tables) == 1:
+            (table,) = tables.values()
+            return [
+                Record(number, table, element, element.sourceline, NO_ERRORS)
+                for number, element, _ in pending
+            ]
+        return [
+            Record(number, tables[element.tag], element, element.sourceline, NO_ERRORS)
+            for number, element, _ in pending
+        ]
     records = []
     for number, element, is_record in pending:
         if not is_record:
             records.append(_stray(number, element, contract))
             continue
         errors: list[tuple[int | None, str, str]] = []
-        if not batch_valid and not schema.validate(element):
+        if not schema.validate(element):
             errors = [
                 (entry.line, _error_path(element, entry), readable_error(entry.message))
                 for entry in schema.error_log
