@@ -31,10 +31,12 @@ from loaders.contracts import Contract, Table
 from loaders.errors import Crm7Error, FileRejected, SourceSystemError
 from loaders.raw_schema import RAW_SCHEMA, ensure_contract_tables
 from loaders.rows import compile_extractor
+from loaders.split import MAX_SEGMENT_LINES, WHOLE_FILE, Segment, plan_segments
 from loaders.xml_reader import (
     SAFE_PARSER_OPTIONS,
     FileHeader,
     Record,
+    SegmentProgress,
     iter_record_batches,
     read_header,
 )
@@ -42,8 +44,6 @@ from loaders.xml_reader import (
 SOURCE_SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 BATCH_RECORDS = 1000  # records validated, converted and copied together
 PREFETCH_BATCHES = 8  # converted batches waiting for COPY at most: bounds memory
-COPY_RECORDS = 1000  # records gathered before one COPY per table
-PARALLEL_FROM_BYTES = 8 * 1024 * 1024  # smaller files load in-process
 REJECTS = "rejects"
 MAX_REASONS = 3
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -331,7 +331,9 @@ class Batch:
     loaded: int = 0
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
-    position: int = 0  # bytes of the file read so far
+    bytes_read: int = 0  # of the file, since the previous batch of the same reader
+    segment_items: int | None = None  # set on a segment's last message only
+    segment_start: int = 0  # which segment that last message closes
 
 
 def produce_batches(
@@ -339,23 +341,26 @@ def produce_batches(
     header: FileHeader,
     load_id: int,
     source_system: str,
-    worker: int = 0,
-    workers: int = 1,
+    segment: Segment = WHOLE_FILE,
 ) -> Iterator[Batch]:
-    """Validate and convert this worker's share of the file's records into COPY text."""
+    """Validate and convert a file's (or a segment's) records into COPY text.
+
+    The last batch carries ``items``: how many records and strays the segment held.
+    """
     contract = header.contract
     schema = lxml_schema(contract)
     extractors = {table.tag: compile_extractor(table) for table in contract.records}
     load_text = str(load_id)
-    for records, position in iter_record_batches(
-        path, header, schema, BATCH_RECORDS, worker, workers
-    ):
+    progress = SegmentProgress()
+    reported_bytes = 0
+    for records in iter_record_batches(path, header, schema, BATCH_RECORDS, segment, progress):
         tables: dict[str, list[str]] = defaultdict(list)
 
         def child_row(extractor, row, tables=tables) -> None:
             tables[extractor.table.name].append(copy_line(row, extractor.collapse))
 
-        batch = Batch(lines={}, position=position)
+        batch = Batch(lines={}, bytes_read=progress.bytes_read - reported_bytes)
+        reported_bytes = progress.bytes_read
         for record in records:
             batch.read += 1
             if record.errors:
@@ -365,37 +370,73 @@ def produce_batches(
             batch.loaded += 1
             extractor = extractors[record.table.tag]
             record_meta = [load_text, str(record.number)]
-            row = extractor.new_row([*record_meta, str(record.line), source_system])
-            extractor.fill(record.element, row, child_row, record_meta)
+            line = None if record.line is None else str(record.line)
+            row = extractor.new_row([*record_meta, line, source_system])
+            extractor.fill(record.element, row, child_row, record_meta, record.segment.file_line)
             tables[record.table.name].append(copy_line(row, extractor.collapse))
         batch.lines = {name: "".join(lines) for name, lines in tables.items()}
         yield batch
+    yield Batch(lines={}, segment_items=progress.items, segment_start=segment.start)
 
 
-def _worker_main(sender, path, header, load_id, source_system, worker, workers) -> None:
+class SegmentMismatch(Exception):
+    """A segment did not hold what the byte search counted: the cut was not safe."""
+
+
+def _segment_batches(
+    path: Path, header: FileHeader, load_id: int, source_system: str, segments: list[Segment]
+) -> Iterator[Batch]:
+    """Batches of several segments, one after another, each checked against its count."""
+    for segment in segments:
+        try:
+            produced = produce_batches(path, header, load_id, source_system, segment)
+            for batch in produced:
+                if batch.segment_items is None:
+                    yield batch
+                elif batch.segment_items != segment.expected_items:
+                    raise SegmentMismatch(
+                        f"segment at byte {segment.start} held {batch.segment_items} items, "
+                        f"{segment.expected_items} counted"
+                    )
+        except FileRejected as error:
+            # Broken XML, or a cut in the wrong place: only one pass over the whole file
+            # can tell which, and name the right line.
+            raise SegmentMismatch(str(error)) from None
+
+
+def _worker_main(sender, path, header, load_id, source_system, segments) -> None:
     """Entry point of a forked worker: send batches, then None, or the error."""
     try:
-        for batch in produce_batches(path, header, load_id, source_system, worker, workers):
+        for batch in _segment_batches(path, header, load_id, source_system, segments):
             sender.send(batch)
         sender.send(None)
-    except FileRejected as error:
-        sender.send(error)
     except BaseException as error:  # reported by the parent, with its type
-        sender.send(RuntimeError(f"{type(error).__name__}: {error}"))
+        sender.send(
+            error
+            if isinstance(error, SegmentMismatch)
+            else RuntimeError(f"{type(error).__name__}: {error}")
+        )
     finally:
         sender.close()
 
 
 def _batches_from_workers(
-    path: Path, header: FileHeader, load_id: int, source_system: str, workers: int
+    path: Path,
+    header: FileHeader,
+    load_id: int,
+    source_system: str,
+    segments: list[Segment],
+    workers: int,
 ) -> Iterator[Batch]:
+    """Batches from forked workers, worker k taking segments k, k+workers, ..."""
     context = multiprocessing.get_context("fork")
-    receivers, processes = [], []
+    receivers = []
+    processes = []
     for worker in range(workers):
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
             target=_worker_main,
-            args=(sender, path, header, load_id, source_system, worker, workers),
+            args=(sender, path, header, load_id, source_system, segments[worker::workers]),
             daemon=True,
         )
         process.start()
@@ -459,12 +500,16 @@ def _prefetched(batches: Iterator[Batch], size: int = PREFETCH_BATCHES) -> Itera
         thread.join()
 
 
-def worker_count(path: Path) -> int:
+def segment_lines() -> int:
+    return int(os.environ.get("CRM7_LOAD_SEGMENT_LINES") or MAX_SEGMENT_LINES)
+
+
+def worker_count() -> int:
+    """Worker processes for a file: one per core, at most two (PostgreSQL needs a core
+    too); CRM7_LOAD_WORKERS overrides."""
     configured = os.environ.get("CRM7_LOAD_WORKERS")
     if configured:
         return max(1, int(configured))
-    if path.stat().st_size < PARALLEL_FROM_BYTES:
-        return 1
     return max(1, min(2, os.cpu_count() or 1))
 
 
@@ -476,50 +521,67 @@ def _stream(
     source_system: str,
     progress: bool | None,
 ) -> None:
-    contract: Contract = header.contract
+    """Parse, validate and COPY the whole file: in segments (in parallel when there are
+    cores to spare), or in one pass when the file cannot be cut safely."""
+    segments = plan_segments(path, header.contract, segment_lines())
+    bar = _progress_bar(path, progress)
+    load_id = result.load_id
+    try:
+        if len(segments) > 1:
+            workers = min(worker_count(), len(segments))
+            if workers > 1:
+                batches = _batches_from_workers(
+                    path, header, load_id, source_system, segments, workers
+                )
+            else:
+                batches = _prefetched(
+                    _segment_batches(path, header, load_id, source_system, segments)
+                )
+            try:
+                with conn.transaction():  # a savepoint: a cut that was not safe leaves nothing
+                    counts = _copy_batches(conn, header, batches, bar)
+                _add_counts(result, counts)
+                return
+            except SegmentMismatch:
+                if bar is not None:
+                    bar.reset()
+        batches = _prefetched(produce_batches(path, header, load_id, source_system))
+        _add_counts(result, _copy_batches(conn, header, batches, bar))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _add_counts(result: LoadResult, counts: Batch) -> None:
+    result.records_read += counts.read
+    result.records_loaded += counts.loaded
+    result.records_rejected += counts.rejected
+    result.reasons.extend(counts.reasons[: MAX_REASONS - len(result.reasons)])
+
+
+def _copy_batches(
+    conn: psycopg.Connection, header: FileHeader, batches: Iterator[Batch], bar
+) -> Batch:
+    """COPY every batch into its tables; returns the summed counts."""
     statements: dict[str, sql.Composable] = {
-        table.name: _copy_statement(table) for table in contract.tables
+        table.name: _copy_statement(table) for table in header.contract.tables
     }
     statements[REJECTS] = sql.SQL("copy raw.rejects ({}) from stdin").format(
         sql.SQL(", ").join(map(sql.Identifier, REJECT_COLUMNS))
     )
-    workers = worker_count(path)
-    if workers == 1:
-        batches = produce_batches(path, header, result.load_id, source_system)
-    else:
-        batches = _batches_from_workers(path, header, result.load_id, source_system, workers)
-    batches = _prefetched(batches)
-    bar = _progress_bar(path, progress)
-    pending: dict[str, list[str]] = defaultdict(list)
-    pending_records = 0
-
-    def copy_pending(cursor: psycopg.Cursor) -> None:
-        # Fewer, larger COPYs: each COPY is a round trip the server waits on.
-        for table_name, chunks in pending.items():
-            with cursor.copy(statements[table_name]) as copy:
-                for chunk in chunks:
-                    copy.write(chunk)
-        pending.clear()
-
-    try:
-        with conn.cursor() as cursor:
-            for batch in batches:
-                result.records_read += batch.read
-                result.records_loaded += batch.loaded
-                result.records_rejected += batch.rejected
-                result.reasons.extend(batch.reasons[: MAX_REASONS - len(result.reasons)])
-                for table_name, data in batch.lines.items():
-                    pending[table_name].append(data)
-                pending_records += batch.read
-                if pending_records >= COPY_RECORDS:
-                    copy_pending(cursor)
-                    pending_records = 0
-                if bar is not None and batch.position > bar.n:
-                    bar.update(batch.position - bar.n)
-            copy_pending(cursor)
-    finally:
-        if bar is not None:
-            bar.close()
+    totals = Batch(lines={})
+    with conn.cursor() as cursor:
+        for batch in batches:
+            totals.read += batch.read
+            totals.loaded += batch.loaded
+            totals.rejected += batch.rejected
+            totals.reasons.extend(batch.reasons[: MAX_REASONS - len(totals.reasons)])
+            for table_name, data in batch.lines.items():
+                with cursor.copy(statements[table_name]) as copy:
+                    copy.write(data)
+            if bar is not None and batch.bytes_read:
+                bar.update(batch.bytes_read)
+    return totals
 
 
 def _reject_line(load_text: str, path: Path, record: Record, reasons: list[str]) -> str:

@@ -34,8 +34,17 @@ class Extractor:
     def new_row(self, meta: list[str | None]) -> Row:
         return [*meta, *([None] * self.width)]
 
-    def fill(self, element: etree._Element, row: Row, sink: ChildSink, record_meta: list) -> None:
-        """Write the element's values into ``row``; child-table rows go to ``sink``."""
+    def fill(
+        self,
+        element: etree._Element,
+        row: Row,
+        sink: ChildSink,
+        record_meta: list,
+        file_line: Callable[[int | None], int | None],
+    ) -> None:
+        """Write the element's values into ``row``; child-table rows go to ``sink``.
+
+        ``file_line`` turns the parser's line numbers into the file's."""
         for index, name in self.attributes:
             row[index] = element.get(name)
         if self.own_text is not None:
@@ -52,13 +61,16 @@ class Extractor:
                 if positions is None:
                     positions = {}
                 position = positions[tag] = positions.get(tag, 0) + 1
-                sub_row = sub.new_row([*record_meta, str(child.sourceline), str(position)])
-                sub.fill(child, sub_row, sink, record_meta)
+                line = file_line(child.sourceline)
+                sub_row = sub.new_row(
+                    [*record_meta, None if line is None else str(line), str(position)]
+                )
+                sub.fill(child, sub_row, sink, record_meta, file_line)
                 sink(sub, sub_row)
                 continue
             nested = self.nested.get(tag)
             if nested is not None:
-                nested.fill(child, row, sink, record_meta)
+                nested.fill(child, row, sink, record_meta, file_line)
 
 
 def compile_extractor(table: Table) -> Extractor:

@@ -17,6 +17,7 @@ from lxml import etree
 
 from loaders.contracts import Contract, Table, contract_for_namespace
 from loaders.errors import FileRejected, HostileXmlError
+from loaders.split import WHOLE_FILE, Segment, SegmentReader
 
 PEEK_CHUNK = 64 * 1024
 PEEK_LIMIT = 4 * 1024 * 1024  # a root element starts long before this
@@ -138,8 +139,9 @@ class Record:
     number: int  # 1-based position among the file's records
     table: Table
     element: etree._Element
-    line: int
+    line: int | None
     errors: list[tuple[int | None, str, str]]  # (line, path, message)
+    segment: Segment = WHOLE_FILE  # turns sourceline of elements inside it into file lines
 
     @property
     def valid(self) -> bool:
@@ -153,131 +155,117 @@ def readable_error(message: str) -> str:
     return CLARK.sub("", message).strip()
 
 
+@dataclass
+class SegmentProgress:
+    """What a reader has done in its segment so far."""
+
+    items: int = 0  # records and strays numbered
+    bytes_read: int = 0
+
+
 def iter_record_batches(
     path: Path,
     header: FileHeader,
     schema: etree.XMLSchema,
     batch_size: int = 1000,
-    worker: int = 0,
-    workers: int = 1,
-) -> Iterator[tuple[list[Record], int]]:
-    """Stream the file's records in validated batches, in constant memory.
+    segment: Segment = WHOLE_FILE,
+    progress: SegmentProgress | None = None,
+) -> Iterator[list[Record]]:
+    """Stream a file's (or a segment's) records in validated batches, in constant memory.
 
-    Yields (records, bytes of the file read so far).
-
-    Records are numbered 1.. in file order; batch k holds numbers k*batch_size+1 onwards,
-    and this call yields only the batches with ``k % workers == worker``, so several
-    processes can share one file. Each batch is validated in one pass; only a batch that
-    fails is validated record by record to name the culprits. Anything under the root
-    that is not a record is yielded as an invalid record: nothing goes unaccounted.
-    Elements are freed once the caller is done with the batch.
+    Records are numbered in file order, from ``segment.first_number + 1``; line numbers
+    are the file's. Each batch is validated in one pass; only a batch that fails is
+    validated record by record to name the culprits. Anything under the root that is
+    not a record is yielded as an invalid record: nothing goes unaccounted. Elements are
+    freed once the caller is done with the batch.
     """
     contract = header.contract
     tables = {table.tag: table for table in contract.records}
-    numbered = 0
+    progress = progress if progress is not None else SegmentProgress()
+    numbered = segment.first_number
     pending: list[tuple[int, etree._Element, bool]] = []  # (number, element, is_record)
-    batch_end = 0  # last record number of the current batch
-    mine = False
     holder = None
     root = None
+    reader = SegmentReader(path, segment)
 
-    def flush() -> tuple[list[Record], int]:
-        records = _validate_batch(holder, pending, tables, schema, contract)
+    def flush() -> list[Record]:
+        records = _validate_batch(holder, pending, tables, schema, contract, segment)
         pending.clear()
-        return records, handle.tell()
+        progress.items = numbered - segment.first_number
+        progress.bytes_read = reader.bytes_read
+        return records
 
-    with open(path, "rb") as handle:
-        context = etree.iterparse(handle, events=("end",), tag=tuple(tables), **SAFE_PARSER_OPTIONS)
-        try:
-            for _event, element in context:
-                parent = element.getparent()
-                if parent is not root:
-                    if root is not None or parent is None or parent.getparent() is not None:
-                        continue  # a record tag nested inside a record: part of that record
-                    root = parent
-                    _refuse_dtd(path, root)
-                    _check_root_shell(path, root, schema)
-                    holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
-                if element.getprevious() is None:  # the usual case: no stray before it
-                    numbered += 1
-                    if numbered > batch_end:
-                        if pending:
-                            yield flush()
-                            holder.clear()
-                        batch = (numbered - 1) // batch_size
-                        batch_end = (batch + 1) * batch_size
-                        mine = batch % workers == worker
-                    if mine:
-                        holder.append(element)  # moves it out of the parsed tree
-                        pending.append((numbered, element, True))
-                    else:
-                        element.clear(keep_tail=False)
-                        root.remove(element)
-                    continue
-                items = [*_strays_before(element, root), element]
-                for item in items:
-                    numbered += 1
-                    if numbered > batch_end:
-                        if pending:
-                            yield flush()
-                            holder.clear()
-                        batch = (numbered - 1) // batch_size
-                        batch_end = (batch + 1) * batch_size
-                        mine = batch % workers == worker
-                    if mine:
-                        holder.append(item)
-                        pending.append((numbered, item, item is element))
-                    else:
-                        item.clear(keep_tail=False)
-                        root.remove(item)
-            root = context.root
-            _refuse_dtd(path, root)
-            if numbered == 0:
+    try:
+        context = etree.iterparse(reader, events=("end",), tag=tuple(tables), **SAFE_PARSER_OPTIONS)
+        for _event, element in context:
+            parent = element.getparent()
+            if parent is not root:
+                if root is not None or parent is None or parent.getparent() is not None:
+                    continue  # a record tag nested inside a record: part of that record
+                root = parent
+                _refuse_dtd(path, root)
                 _check_root_shell(path, root, schema)
                 holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
-            for stray in list(root):  # non-record children after the last record
+            if element.getprevious() is None:  # the usual case: no stray before it
                 numbered += 1
-                if numbered > batch_end:
-                    if pending:
-                        yield flush()
-                        holder.clear()
-                    batch = (numbered - 1) // batch_size
-                    batch_end = (batch + 1) * batch_size
-                    mine = batch % workers == worker
-                if mine:
-                    holder.append(stray)
-                    pending.append((numbered, stray, False))
-            if pending:
+                holder.append(element)  # moves it out of the parsed tree
+                pending.append((numbered, element, True))
+            else:
+                for item in [*_strays_before(element, root), element]:
+                    numbered += 1
+                    holder.append(item)
+                    pending.append((numbered, item, item is element))
+            if len(pending) >= batch_size:
                 yield flush()
-        except etree.XMLSyntaxError as error:
-            raise _syntax_error(path, error) from None
+                holder.clear()
+        root = context.root
+        _refuse_dtd(path, root)
+        if holder is None:
+            _check_root_shell(path, root, schema)
+            holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
+        for stray in list(root):  # non-record children after the last record
+            numbered += 1
+            holder.append(stray)
+            pending.append((numbered, stray, False))
+        yield flush()
+    except etree.XMLSyntaxError as error:
+        raise _syntax_error(path, error) from None
+    finally:
+        reader.close()
 
 
-def _validate_batch(holder, pending, tables, schema, contract) -> list[Record]:
+def _validate_batch(holder, pending, tables, schema, contract, segment: Segment) -> list[Record]:
+    if not pending:
+        return []
+    line = segment.file_line
     strays = any(not is_record for _number, _element, is_record in pending)
     if not strays and schema.validate(holder):  # the usual case: one check for the batch
         if len(tables) == 1:
             (table,) = tables.values()
             return [
-                Record(number, table, element, element.sourceline, NO_ERRORS)
+                Record(number, table, element, line(element.sourceline), NO_ERRORS, segment)
                 for number, element, _ in pending
             ]
         return [
-            Record(number, tables[element.tag], element, element.sourceline, NO_ERRORS)
+            Record(
+                number, tables[element.tag], element, line(element.sourceline), NO_ERRORS, segment
+            )
             for number, element, _ in pending
         ]
     records = []
     for number, element, is_record in pending:
         if not is_record:
-            records.append(_stray(number, element, contract))
+            records.append(_stray(number, element, contract, segment))
             continue
         errors: list[tuple[int | None, str, str]] = []
         if not schema.validate(element):
             errors = [
-                (entry.line, _error_path(element, entry), readable_error(entry.message))
+                (line(entry.line), _error_path(element, entry), readable_error(entry.message))
                 for entry in schema.error_log
             ]
-        records.append(Record(number, tables[element.tag], element, element.sourceline, errors))
+        records.append(
+            Record(number, tables[element.tag], element, line(element.sourceline), errors, segment)
+        )
     return records
 
 
@@ -317,7 +305,7 @@ def _strays_before(element: etree._Element, root: etree._Element) -> list[etree.
     return strays
 
 
-def _stray(number: int, element: etree._Element, contract: Contract) -> Record:
+def _stray(number: int, element: etree._Element, contract: Contract, segment: Segment) -> Record:
     name = etree.QName(element)
     expected = ", ".join(f"<{etree.QName(table.tag).localname}>" for table in contract.records)
     message = (
@@ -325,9 +313,8 @@ def _stray(number: int, element: etree._Element, contract: Contract) -> Record:
         f"contract {contract.label}; expected {expected}"
     )
     table = contract.records[0]
-    return Record(
-        number, table, element, element.sourceline or 0, [(element.sourceline, "", message)]
-    )
+    line = segment.file_line(element.sourceline)
+    return Record(number, table, element, line, [(line, "", message)], segment)
 
 
 def _check_root_shell(path: Path, root: etree._Element, schema: etree.XMLSchema) -> None:

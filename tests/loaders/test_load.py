@@ -158,7 +158,7 @@ def test_invalid_records_go_to_rejects_and_the_rest_loads(conn):
         assert file_name == "contractors-2_rejects.xml"
         assert line > 0 and reason
         assert xml.startswith("<contractor") and "</contractor>" in xml
-        assert "{" not in reason, "namespaces are shown without Clark notation"
+        assert "{urn:" not in reason, "namespaces are shown without Clark notation"
     reasons = " ".join(reject[5] for reject in rejects)
     assert "nip" in reasons and "name" in reasons
     assert result.reasons and "contractors-2_rejects.xml:" in result.reasons[0]
@@ -323,41 +323,132 @@ def test_missing_file_is_reported(conn, tmp_path):
     assert result.status == "failed" and "no such file" in result.message
 
 
-def test_parallel_workers_load_exactly_what_one_worker_loads(conn, tmp_path, monkeypatch):
-    path = write_file(tmp_path / "big.xml", 4321, "erp")
-    text = path.read_text()
-    # A reject in the middle of the file, across a batch boundary.
-    text = text.replace("<name>Firma 2500 ", "<name></name><name>Firma 2500 ", 1)
-    path.write_text(text)
-
-    monkeypatch.setenv("CRM7_LOAD_WORKERS", "1")
-    single = load_file(conn, path)
-    monkeypatch.setenv("CRM7_LOAD_WORKERS", "2")
-    parallel = load_file(conn, path, force=True)
-
-    for result in (single, parallel):
-        assert (result.records_read, result.records_loaded, result.records_rejected) == (
-            4321,
-            4320,
-            1,
-        )
-
-    def snapshot(load_id: int) -> list:
-        return query(
+def _snapshot(conn: psycopg.Connection, load_id: int) -> list:
+    """Everything a load wrote, in a comparable form (the load id left out)."""
+    tables = {
+        "contractors": "_record_no, _source_line, _source_system, source_record_id, name, nip, regon, www",
+        "contractor_addresses": "_record_no, _source_line, _position, type, street, postal_code, city",
+        "contractor_phones": "_record_no, _source_line, _position, type, value",
+        "contractor_emails": "_record_no, _source_line, _position, value",
+    }
+    snapshot = [
+        query(conn, f"select {columns} from raw.{table} where _load_id = %s order by 1, 3", load_id)
+        for table, columns in tables.items()
+    ]
+    snapshot.append(
+        query(
             conn,
-            "select c._record_no, c._source_line, c.source_record_id, c.name, c.nip, a.city, p.value, e.value "
-            "from raw.contractors c "
-            "left join raw.contractor_addresses a using (_load_id, _record_no) "
-            "left join raw.contractor_phones p using (_load_id, _record_no) "
-            "left join raw.contractor_emails e using (_load_id, _record_no) "
-            "where c._load_id = %s order by c._record_no",
+            "select record_no, source_line, path, reason from raw.rejects where load_id = %s order by 1",
             load_id,
         )
+    )
+    return snapshot
 
-    assert snapshot(single.load_id) == snapshot(parallel.load_id)
-    assert query(
-        conn, "select record_no from raw.rejects where load_id = %s", parallel.load_id
-    ) == [(2500,)]
+
+MODES = {
+    "one pass": {"CRM7_LOAD_SEGMENT_LINES": str(10**9), "CRM7_LOAD_WORKERS": "1"},
+    "segments": {"CRM7_LOAD_SEGMENT_LINES": "2000", "CRM7_LOAD_WORKERS": "1"},
+    "parallel segments": {"CRM7_LOAD_SEGMENT_LINES": "2000", "CRM7_LOAD_WORKERS": "2"},
+}
+
+
+def _load_every_way(conn, path: Path, monkeypatch) -> dict:
+    results = {}
+    for mode, env in MODES.items():
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        results[mode] = load_file(conn, path, force=True)
+    return results
+
+
+def test_segments_and_workers_load_exactly_what_one_pass_loads(conn, tmp_path, monkeypatch):
+    # 3800 records of 17 lines: under the 65,535 lines where one pass still has exact lines.
+    path = write_file(tmp_path / "big.xml", 3800, "erp")
+    text = path.read_text()
+    # Invalid records in several segments.
+    text = text.replace("<name>Firma 1000 ", "<name></name><name>Firma 1000 ", 1)
+    text = text.replace("<name>Firma 3500 ", "<name></name><name>Firma 3500 ", 1)
+    path.write_text(text)
+    from loaders.split import plan_segments
+
+    contract = load_file.__globals__["read_header"](path).contract
+    assert len(plan_segments(path, contract, 2000)) > 10
+
+    results = _load_every_way(conn, path, monkeypatch)
+    for result in results.values():
+        assert (result.records_read, result.records_loaded, result.records_rejected) == (
+            3800,
+            3798,
+            2,
+        )
+    snapshots = [_snapshot(conn, result.load_id) for result in results.values()]
+    assert snapshots[0] == snapshots[1] == snapshots[2]
+    lines = path.read_text().splitlines()
+    for table, tag in (("contractors", "<contractor>"), ("contractor_emails", "<email>")):
+        rows = query(
+            conn,
+            f"select _source_line from raw.{table} where _load_id = %s",
+            results["parallel segments"].load_id,
+        )
+        assert len(rows) > 3700
+        assert all(lines[line - 1].strip().startswith(tag) for (line,) in rows)
+
+
+def test_a_cut_fooled_by_a_comment_is_skipped(conn, tmp_path, monkeypatch):
+    path = write_file(tmp_path / "comment.xml", 3000, "erp")
+    text = path.read_text()
+    # Record start tags inside a comment and a CDATA section, throughout the file.
+    text = text.replace("<shortName>F", "<!-- <contractor> --><shortName><![CDATA[<contractor>]]>F")
+    path.write_text(text)
+    results = _load_every_way(conn, path, monkeypatch)
+    for result in results.values():
+        assert (result.records_read, result.records_loaded) == (3000, 3000)
+    snapshots = [_snapshot(conn, result.load_id) for result in results.values()]
+    assert snapshots[0] == snapshots[1] == snapshots[2]
+
+
+def test_a_segment_that_does_not_hold_what_was_counted_falls_back_to_one_pass(
+    conn, tmp_path, monkeypatch
+):
+    path = write_file(tmp_path / "nested.xml", 3000, "erp")
+    text = path.read_text()
+    # A record tag nested in a record: counted by the byte search, not a record itself.
+    text = text.replace("<www>www.firma2500.pl</www>", "<www>www.firma2500.pl</www><contractor/>")
+    path.write_text(text)
+    results = _load_every_way(conn, path, monkeypatch)
+    for result in results.values():
+        assert (result.records_read, result.records_loaded, result.records_rejected) == (
+            3000,
+            2999,
+            1,
+        )
+    snapshots = [_snapshot(conn, result.load_id) for result in results.values()]
+    assert snapshots[0] == snapshots[1] == snapshots[2]
+
+
+def test_a_syntax_error_late_in_a_big_file_names_the_real_line(conn, tmp_path, monkeypatch):
+    path = write_file(tmp_path / "late-error.xml", 3000, "erp")
+    lines = path.read_text().splitlines(keepends=True)
+    broken = max(number for number, line in enumerate(lines) if "</name>" in line)
+    lines[broken] = lines[broken].replace("</name>", "</nazwa>")
+    path.write_text("".join(lines))
+    for result in _load_every_way(conn, path, monkeypatch).values():
+        assert result.status == "failed"
+        assert f"line {broken + 1}," in result.message
+    assert scalar(conn, "select count(*) from raw.contractors") == 0
+
+
+@pytest.mark.slow
+def test_line_numbers_stay_exact_past_line_65535(conn, tmp_path, monkeypatch):
+    path = write_file(tmp_path / "long.xml", 5000, "erp")  # 17 lines a record: 85,000 lines
+    monkeypatch.delenv("CRM7_LOAD_SEGMENT_LINES", raising=False)
+    result = load_file(conn, path)
+    lines = path.read_text().splitlines()
+    rows = query(
+        conn, "select _source_line from raw.contractors where _load_id = %s", result.load_id
+    )
+    assert max(line for (line,) in rows) > 80_000
+    assert all(lines[line - 1].strip() == "<contractor>" for (line,) in rows)
 
 
 def test_every_load_reconciles(conn):
