@@ -112,13 +112,24 @@ def _count(mapped: mmap.mmap, needle: bytes, start: int, end: int) -> int:
 def _ignored_ranges(mapped: mmap.mmap, start: int) -> list[tuple[int, int]]:
     """Byte ranges of comments, CDATA sections and processing instructions: a record
     tag inside one of them is text, not a place to cut."""
-    ranges = []
-    for found in OPENERS.finditer(mapped, start):
-        if found.start() < (ranges[-1][1] if ranges else 0):
-            continue
-        closer = CLOSERS[found.group(0)]
-        end = mapped.find(closer, found.end())
-        ranges.append((found.start(), len(mapped) if end < 0 else end + len(closer)))
+    ranges: list[tuple[int, int]] = []
+    size = len(mapped)
+    position = start
+    for chunk_start in range(start, size, COUNT_CHUNK):
+        chunk_end = min(chunk_start + COUNT_CHUNK, size)
+        # An opener may straddle the chunk's end: search a little past it.
+        for found in OPENERS.finditer(
+            mapped, max(position, chunk_start), min(chunk_end + 16, size)
+        ):
+            if found.start() >= chunk_end:
+                break
+            if found.start() < position:
+                continue
+            closer = CLOSERS[found.group(0)]
+            end = mapped.find(closer, found.end())
+            position = size if end < 0 else end + len(closer)
+            ranges.append((found.start(), position))
+        _release(mapped, chunk_start, chunk_end)
     return ranges
 
 
@@ -164,22 +175,6 @@ def _plan(mapped: mmap.mmap, contract: Contract, max_lines: int) -> list[Segment
     skip_lines = re.compile(rb"(?:[^\n]*\n){%d}" % max_lines)
     ignored = _ignored_ranges(mapped, body_start)
 
-    cuts = []
-    position = body_start
-    while True:
-        budget = skip_lines.match(mapped, position)
-        if budget is None:
-            break  # fewer than max_lines left: the rest is the last segment
-        found = record_tag.search(mapped, budget.end())
-        while found is not None and _inside(ignored, found.start()):
-            found = record_tag.search(mapped, found.end())
-        if found is None:
-            break
-        cuts.append(found.start())
-        position = found.start()
-    if not cuts:
-        return [WHOLE_FILE]
-
     def items_between(start: int, end: int) -> int:
         return sum(
             1
@@ -190,19 +185,30 @@ def _plan(mapped: mmap.mmap, contract: Contract, max_lines: int) -> list[Segment
     prefix = mapped[:body_start]
     prefix_lines = prefix.count(b"\n")
     suffix = b"</" + root_name + b">"
-    bounds = [body_start, *cuts, size]
-    segments = []
+    segments: list[Segment] = []
     items_before = 0
     lines_before = _count(mapped, b"\n", 0, body_start)
-    for index in range(len(bounds) - 1):
-        start, end = bounds[index], bounds[index + 1]
-        items = items_between(start, end)
-        last = index == len(bounds) - 2
-        if index == 0:
+    position = body_start
+    # One forward pass, a segment at a time; pages already planned are handed back so
+    # that planning a large file never holds it in memory.
+    while position < size:
+        end = size
+        budget = skip_lines.match(mapped, position)
+        if budget is not None:
+            found = record_tag.search(mapped, budget.end())
+            while found is not None and _inside(ignored, found.start()):
+                found = record_tag.search(mapped, found.end())
+            if found is not None:
+                end = found.start()
+        if not segments and end == size:
+            return [WHOLE_FILE]  # short enough to parse in one pass
+        items = items_between(position, end)
+        if not segments:
             segment = Segment(0, end, b"", suffix, 0, 0, items)
         else:
+            last = end == size
             segment = Segment(
-                start,
+                position,
                 None if last else end,
                 prefix,
                 b"" if last else suffix,
@@ -212,8 +218,17 @@ def _plan(mapped: mmap.mmap, contract: Contract, max_lines: int) -> list[Segment
             )
         segments.append(segment)
         items_before += items
-        lines_before += _count(mapped, b"\n", start, end)
+        lines_before += _count(mapped, b"\n", position, end)
+        _release(mapped, position, end)
+        position = end
     return segments
+
+
+def _release(mapped: mmap.mmap, start: int, end: int) -> None:
+    """Drop the mapping's pages in [start, end) from this process (they stay cached)."""
+    first = start - start % mmap.PAGESIZE
+    if end > first and hasattr(mapped, "madvise"):
+        mapped.madvise(mmap.MADV_DONTNEED, first, end - first)
 
 
 class SegmentReader:
