@@ -1,52 +1,40 @@
 """Loading one file into raw tables: one transaction, COPY, and a row in raw.loads.
 
-Record tables stream straight into COPY while the file is parsed; child-table rows and
-rejects wait in spooled temporary files (memory up to a few MB, then disk) and are
-copied after, because one connection runs one COPY at a time.
+The file is parsed in segments (by worker processes when there are cores to spare, see
+loaders.workers) into batches of COPY text (loaders.batches); this process runs one COPY
+per table and batch. A file that cannot be loaded becomes a failed row in raw.loads,
+never an exception for the caller.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import multiprocessing
-import os
-import queue
 import re
 import sys
-import threading
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from multiprocessing import connection as mp_connection
 from pathlib import Path
 
 import psycopg
-from lxml import etree
 from psycopg import sql
 
+from loaders.batches import MAX_REASONS, REJECTS, Batch, produce_batches
 from loaders.contracts import Contract, Table
 from loaders.errors import Crm7Error, FileRejected, SourceSystemError
 from loaders.raw_schema import RAW_SCHEMA, ensure_contract_tables
-from loaders.rows import compile_extractor
-from loaders.split import MAX_SEGMENT_LINES, WHOLE_FILE, Segment, plan_segments
-from loaders.xml_reader import (
-    SAFE_PARSER_OPTIONS,
-    FileHeader,
-    Record,
-    SegmentProgress,
-    iter_record_batches,
-    read_header,
+from loaders.split import plan_segments
+from loaders.workers import (
+    SegmentMismatch,
+    batches_from_workers,
+    prefetched,
+    segment_batches,
+    segment_lines,
+    worker_count,
 )
+from loaders.xml_reader import FileHeader, read_header
 
 SOURCE_SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-BATCH_RECORDS = 1000  # records validated, converted and copied together
-PREFETCH_BATCHES = 8  # converted batches waiting for COPY at most: bounds memory
-REJECTS = "rejects"
-MAX_REASONS = 3
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass
@@ -81,43 +69,6 @@ class LoadResult:
         if self.reasons:
             text += "; first reasons: " + " | ".join(self.reasons)
         return text
-
-
-def copy_line(values: list[str | None], collapse: tuple[int, ...] = ()) -> str:
-    """One row in COPY text format; values at the ``collapse`` indexes are xs:token-like
-    and get their whitespace collapsed, as the contract defines them."""
-    # Fast path: join, then check the whole line once, with \x02 (not in XML 1.0 text)
-    # marking NULLs. Only a value holding a backslash, tab, line break or a run of
-    # spaces, or one starting or ending with a space, takes the slow path.
-    line = "\t".join(["\x02" if value is None else value for value in values])
-    if (
-        "\\" in line
-        or "\n" in line
-        or "\r" in line
-        or "  " in line
-        or " \t" in line
-        or "\t " in line
-        or line[-1:] == " "
-        or line[:1] == " "
-        or line.count("\t") != len(values) - 1
-        or line.count("\x02") != values.count(None)
-    ):
-        values = list(values)
-        for index in collapse:
-            if values[index] is not None:
-                values[index] = " ".join(values[index].split())
-        line = "\t".join(
-            "\\N" if value is None else value.translate(COPY_ESCAPES) for value in values
-        )
-    else:
-        line = line.replace("\x02", "\\N")
-    return line + "\n"
-
-
-@cache
-def lxml_schema(contract: Contract) -> etree.XMLSchema:
-    parser = etree.XMLParser(**SAFE_PARSER_OPTIONS)
-    return etree.XMLSchema(etree.parse(str(contract.path), parser))
 
 
 def file_sha256(path: Path) -> str:
@@ -322,197 +273,6 @@ def _load_records(
     return result
 
 
-@dataclass
-class Batch:
-    """COPY text per table for one batch of records, and what was counted in it."""
-
-    lines: dict[str, str]
-    read: int = 0
-    loaded: int = 0
-    rejected: int = 0
-    reasons: list[str] = field(default_factory=list)
-    bytes_read: int = 0  # of the file, since the previous batch of the same reader
-    segment_items: int | None = None  # set on a segment's last message only
-    segment_start: int = 0  # which segment that last message closes
-
-
-def produce_batches(
-    path: Path,
-    header: FileHeader,
-    load_id: int,
-    source_system: str,
-    segment: Segment = WHOLE_FILE,
-) -> Iterator[Batch]:
-    """Validate and convert a file's (or a segment's) records into COPY text.
-
-    The last batch carries ``items``: how many records and strays the segment held.
-    """
-    contract = header.contract
-    schema = lxml_schema(contract)
-    extractors = {table.tag: compile_extractor(table) for table in contract.records}
-    load_text = str(load_id)
-    progress = SegmentProgress()
-    reported_bytes = 0
-    for records in iter_record_batches(path, header, schema, BATCH_RECORDS, segment, progress):
-        tables: dict[str, list[str]] = defaultdict(list)
-
-        def child_row(extractor, row, tables=tables) -> None:
-            tables[extractor.table.name].append(copy_line(row, extractor.collapse))
-
-        batch = Batch(lines={}, bytes_read=progress.bytes_read - reported_bytes)
-        reported_bytes = progress.bytes_read
-        for record in records:
-            batch.read += 1
-            if record.errors:
-                batch.rejected += 1
-                tables[REJECTS].append(_reject_line(load_text, path, record, batch.reasons))
-                continue
-            batch.loaded += 1
-            extractor = extractors[record.table.tag]
-            record_meta = [load_text, str(record.number)]
-            line = None if record.line is None else str(record.line)
-            row = extractor.new_row([*record_meta, line, source_system])
-            extractor.fill(record.element, row, child_row, record_meta, record.segment.file_line)
-            tables[record.table.name].append(copy_line(row, extractor.collapse))
-        batch.lines = {name: "".join(lines) for name, lines in tables.items()}
-        yield batch
-    yield Batch(lines={}, segment_items=progress.items, segment_start=segment.start)
-
-
-class SegmentMismatch(Exception):
-    """A segment did not hold what the byte search counted: the cut was not safe."""
-
-
-def _segment_batches(
-    path: Path, header: FileHeader, load_id: int, source_system: str, segments: list[Segment]
-) -> Iterator[Batch]:
-    """Batches of several segments, one after another, each checked against its count."""
-    for segment in segments:
-        try:
-            produced = produce_batches(path, header, load_id, source_system, segment)
-            for batch in produced:
-                if batch.segment_items is None:
-                    yield batch
-                elif batch.segment_items != segment.expected_items:
-                    raise SegmentMismatch(
-                        f"segment at byte {segment.start} held {batch.segment_items} items, "
-                        f"{segment.expected_items} counted"
-                    )
-        except FileRejected as error:
-            # Broken XML, or a cut in the wrong place: only one pass over the whole file
-            # can tell which, and name the right line.
-            raise SegmentMismatch(str(error)) from None
-
-
-def _worker_main(sender, path, header, load_id, source_system, segments) -> None:
-    """Entry point of a forked worker: send batches, then None, or the error."""
-    try:
-        for batch in _segment_batches(path, header, load_id, source_system, segments):
-            sender.send(batch)
-        sender.send(None)
-    except BaseException as error:  # reported by the parent, with its type
-        sender.send(
-            error
-            if isinstance(error, SegmentMismatch)
-            else RuntimeError(f"{type(error).__name__}: {error}")
-        )
-    finally:
-        sender.close()
-
-
-def _batches_from_workers(
-    path: Path,
-    header: FileHeader,
-    load_id: int,
-    source_system: str,
-    segments: list[Segment],
-    workers: int,
-) -> Iterator[Batch]:
-    """Batches from forked workers, worker k taking segments k, k+workers, ..."""
-    context = multiprocessing.get_context("fork")
-    receivers = []
-    processes = []
-    for worker in range(workers):
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_worker_main,
-            args=(sender, path, header, load_id, source_system, segments[worker::workers]),
-            daemon=True,
-        )
-        process.start()
-        sender.close()
-        receivers.append(receiver)
-        processes.append(process)
-    try:
-        active = list(receivers)
-        while active:
-            for receiver in mp_connection.wait(active):
-                try:
-                    message = receiver.recv()
-                except EOFError:
-                    raise Crm7Error(
-                        "a loader worker process died; the load was rolled back"
-                    ) from None
-                if message is None:
-                    active.remove(receiver)
-                elif isinstance(message, BaseException):
-                    raise message
-                else:
-                    yield message
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-        for receiver in receivers:
-            receiver.close()
-
-
-def _prefetched(batches: Iterator[Batch], size: int = PREFETCH_BATCHES) -> Iterator[Batch]:
-    """Run ``batches`` in a thread, ``size`` ahead: producing overlaps the COPYs, which
-    release the GIL while PostgreSQL works."""
-    handoff: queue.Queue = queue.Queue(maxsize=size)
-    done = object()
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if stop.is_set():
-                    break
-                handoff.put(batch)
-            handoff.put(done)
-        except BaseException as error:  # re-raised in the consuming thread
-            handoff.put(error)
-
-    thread = threading.Thread(target=produce, name="crm7-parse", daemon=True)
-    thread.start()
-    try:
-        while (item := handoff.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                handoff.get(timeout=0.05)
-        thread.join()
-
-
-def segment_lines() -> int:
-    return int(os.environ.get("CRM7_LOAD_SEGMENT_LINES") or MAX_SEGMENT_LINES)
-
-
-def worker_count() -> int:
-    """Worker processes for a file: one per core, at most two (PostgreSQL needs a core
-    too); CRM7_LOAD_WORKERS overrides."""
-    configured = os.environ.get("CRM7_LOAD_WORKERS")
-    if configured:
-        return max(1, int(configured))
-    return max(1, min(2, os.cpu_count() or 1))
-
-
 def _stream(
     conn: psycopg.Connection,
     path: Path,
@@ -530,12 +290,12 @@ def _stream(
         if len(segments) > 1:
             workers = min(worker_count(), len(segments))
             if workers > 1:
-                batches = _batches_from_workers(
+                batches = batches_from_workers(
                     path, header, load_id, source_system, segments, workers
                 )
             else:
-                batches = _prefetched(
-                    _segment_batches(path, header, load_id, source_system, segments)
+                batches = prefetched(
+                    segment_batches(path, header, load_id, source_system, segments)
                 )
             try:
                 with conn.transaction():  # a savepoint: a cut that was not safe leaves nothing
@@ -545,7 +305,7 @@ def _stream(
             except SegmentMismatch:
                 if bar is not None:
                     bar.reset()
-        batches = _prefetched(produce_batches(path, header, load_id, source_system))
+        batches = prefetched(produce_batches(path, header, load_id, source_system))
         _add_counts(result, _copy_batches(conn, header, batches, bar))
     finally:
         if bar is not None:
@@ -582,27 +342,6 @@ def _copy_batches(
             if bar is not None and batch.bytes_read:
                 bar.update(batch.bytes_read)
     return totals
-
-
-def _reject_line(load_text: str, path: Path, record: Record, reasons: list[str]) -> str:
-    line, element_path, message = record.errors[0]
-    reason = "; ".join(
-        f"line {err_line}: {err_message}" if err_line else err_message
-        for err_line, _path, err_message in record.errors
-    )
-    if len(reasons) < MAX_REASONS:
-        reasons.append(f"{path.name}:{line or record.line}: {message}")
-    return copy_line(
-        [
-            load_text,
-            str(record.number),
-            path.name,
-            str(record.line),
-            element_path or None,
-            reason,
-            record.xml(),
-        ]
-    )
 
 
 def _progress_bar(path: Path, progress: bool | None):
