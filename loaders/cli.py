@@ -126,13 +126,19 @@ def run_dbt(arguments: list[str], settings=None):
     from loaders.db import project_root
 
     root = project_root()
-    os.environ.update(dbt_environment(settings))
     extra = []
     if "--profiles-dir" not in arguments:
         extra += ["--profiles-dir", str(root / "profiles")]
     if "--project-dir" not in arguments:
         extra += ["--project-dir", str(root)]
-    return dbtRunner().invoke([*arguments, *extra])
+    saved = dict(os.environ)
+    # profiles.yml reads PG* through env_var(): dbt must see this server's settings.
+    os.environ.update(dbt_environment(settings))
+    try:
+        return dbtRunner().invoke([*arguments, *extra])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:

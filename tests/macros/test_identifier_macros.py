@@ -24,36 +24,15 @@ from vectors
 @pytest.fixture(scope="module")
 def compiled_sql(tmp_path_factory) -> str:
     """The macros as dbt renders them (compiling needs no relation to exist)."""
-    import os
-
-    from dbt.cli.main import dbtRunner
-
+    from loaders.cli import run_dbt
     from loaders.db import EmbeddedServer
 
     settings = EmbeddedServer(ROOT, name="test-pgdata").ensure_running()
-    saved = dict(os.environ)
-    os.environ.update(settings.env())
-    try:
-        target = tmp_path_factory.mktemp("dbt-compile")
-        result = dbtRunner().invoke(
-            [
-                "compile",
-                "--inline",
-                INLINE,
-                "--project-dir",
-                str(ROOT),
-                "--profiles-dir",
-                str(ROOT / "profiles"),
-                "--target-path",
-                str(target),
-                "--log-path",
-                str(target),
-                "--quiet",
-            ]
-        )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    target = str(tmp_path_factory.mktemp("dbt-compile"))
+    result = run_dbt(
+        ["compile", "--inline", INLINE, "--target-path", target, "--log-path", target, "--quiet"],
+        settings,
+    )
     assert result.success, result.exception
     return result.result.results[0].node.compiled_code
 

@@ -6,13 +6,12 @@ in-process against it.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import EXAMPLES, ROOT, query, scalar
+from conftest import EXAMPLES, query, scalar
 
 from loaders.db import ConnectionSettings
 from loaders.load import load_file
@@ -43,35 +42,24 @@ def contractor(
 
 
 @pytest.fixture
-def crm(database: ConnectionSettings, tmp_path_factory, monkeypatch) -> Iterator[Callable]:
+def crm(database: ConnectionSettings, tmp_path_factory) -> Callable[..., bool]:
     """Returns build(*dbt_args) -> bool, running dbt against the test's database."""
-    from dbt.cli.main import dbtRunner
+    from loaders.cli import run_dbt
 
-    for key, value in database.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    target = tmp_path_factory.mktemp("dbt-target")
-    runner = dbtRunner()
+    target = str(tmp_path_factory.mktemp("dbt-target"))
 
     def build(*args: str) -> bool:
-        result = runner.invoke(
-            [
-                *(args or ("build",)),
-                "--project-dir",
-                str(ROOT),
-                "--profiles-dir",
-                str(ROOT / "profiles"),
-                "--target-path",
-                str(target),
-                "--log-path",
-                str(target),
-                "--quiet",
-            ]
-        )
-        return bool(result.success)
+        arguments = [
+            *(args or ("build",)),
+            "--target-path",
+            target,
+            "--log-path",
+            target,
+            "--quiet",
+        ]
+        return bool(run_dbt(arguments, database).success)
 
-    yield build
-    os.environ.pop("DBT_SEND_ANONYMOUS_USAGE_STATS", None)
+    return build
 
 
 def companies(conn: psycopg.Connection) -> dict[str, tuple]:
