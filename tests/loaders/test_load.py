@@ -512,3 +512,21 @@ def test_concurrent_loads_do_not_corrupt_each_other(database, tmp_path):
         assert per_load == [("crm", 2000), ("erp", 3000)]
     skipped = [out for out, _err in outputs if "skipped, already loaded" in out]
     assert len(skipped) == 1
+
+
+@pytest.mark.parametrize("encoding", ["windows-1250", "ISO-8859-2", "UTF-8"])
+def test_exports_in_polish_legacy_encodings_load_as_text(conn, tmp_path, monkeypatch, encoding):
+    name = (
+        "Zakład Usług Różnych „Łódź” Sp. z o.o."
+        if encoding != "ISO-8859-2"
+        else "Zakład Usług Różnych Łódź"
+    )
+    records = "".join(record(f"K{number}", name=name) for number in range(1, 3001))
+    text = contractors_xml(records).replace('encoding="UTF-8"', f'encoding="{encoding}"')
+    path = tmp_path / "legacy.xml"
+    path.write_bytes(text.encode(encoding))
+    monkeypatch.setenv("CRM7_LOAD_SEGMENT_LINES", "100")  # cut the file into many segments
+    result = load_file(conn, path)
+    assert result.status == "loaded", result.message
+    assert query(conn, "select distinct name from raw.contractors") == [(name,)]
+    assert scalar(conn, "select count(*) from raw.contractors") == 3000
