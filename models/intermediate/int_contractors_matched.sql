@@ -28,13 +28,16 @@
             "create index if not exists int_contractors_matched_nip_idx on {{ this }} (source_system, nip)",
             "create index if not exists int_contractors_matched_company_idx on {{ this }} (company_id)",
             "create index if not exists int_contractors_matched_load_idx on {{ this }} (matched_load_id)",
+            "analyze {{ this }}",
         ],
     )
 }}
 
+{%- set watermark = incremental_watermark('matched_load_id') if is_incremental() else 0 %}
+
 with
 
-deduplicated as (
+deduplicated as not materialized (
 
     select * from {{ ref('int_contractors_deduplicated') }}
 
@@ -42,7 +45,7 @@ deduplicated as (
 
 {% if is_incremental() %}
 
-existing as (
+existing as not materialized (
 
     select * from {{ this }}
 
@@ -63,8 +66,7 @@ changed as (
     from deduplicated
     {% if is_incremental() %}
     where
-        deduplicated.last_load_id
-        > (select coalesce(max(existing.matched_load_id), 0) from existing)
+        deduplicated.last_load_id > {{ watermark }}
     {% endif %}
 
 ),

@@ -20,19 +20,22 @@
         post_hook=[
             "create unique index if not exists companies_nip_uidx on {{ this }} (nip)",
             "create index if not exists companies_updated_load_idx on {{ this }} (updated_load_id)",
+            "analyze {{ this }}",
         ],
     )
 }}
 
+{%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
+
 with
 
-matched as (
+matched as not materialized (
 
     select * from {{ ref('int_contractors_matched') }}
 
 ),
 
-deduplicated as (
+deduplicated as not materialized (
 
     select * from {{ ref('int_contractors_deduplicated') }}
 
@@ -40,7 +43,7 @@ deduplicated as (
 
 {% if is_incremental() %}
 
-existing as (
+existing as not materialized (
 
     select * from {{ this }}
 
@@ -66,7 +69,7 @@ affected_companies as (
         {% if is_incremental() %}
         and decision in ('new company', 'linked')
         and matched_load_id
-        > (select coalesce(max(existing.updated_load_id), 0) from existing)
+        > {{ watermark }}
         {% endif %}
     group by company_id
 

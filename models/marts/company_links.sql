@@ -13,19 +13,22 @@
         post_hook=[
             "create index if not exists company_links_company_idx on {{ this }} (company_id)",
             "create index if not exists company_links_updated_load_idx on {{ this }} (updated_load_id)",
+            "analyze {{ this }}",
         ],
     )
 }}
 
+{%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
+
 with
 
-matched as (
+matched as not materialized (
 
     select * from {{ ref('int_contractors_matched') }}
 
 ),
 
-deduplicated as (
+deduplicated as not materialized (
 
     select * from {{ ref('int_contractors_deduplicated') }}
 
@@ -33,7 +36,7 @@ deduplicated as (
 
 {% if is_incremental() %}
 
-existing as (
+existing as not materialized (
 
     select * from {{ this }}
 
@@ -68,7 +71,7 @@ linked_records as (
         matched.company_id is not null
         {% if is_incremental() %}
         and matched.matched_load_id
-        > (select coalesce(max(existing.updated_load_id), 0) from existing)
+        > {{ watermark }}
         {% endif %}
 
 ),
