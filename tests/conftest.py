@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -27,11 +28,18 @@ CRM7 = str(Path(sys.executable).with_name("crm7"))
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[ConnectionSettings]:
-    """The test suite's own embedded server, beside (not inside) the demo's."""
-    server = EmbeddedServer(ROOT, name="test-pgdata")
+    """This test session's own embedded server, beside (not inside) the demo's.
+
+    One per session (a second session running at the same time gets its own), removed
+    at the end.
+    """
+    server = EmbeddedServer(ROOT, name=f"test-pgdata-{os.getpid()}")
     settings = server.ensure_running()
     yield settings
     server.stop()
+    shutil.rmtree(server.pgdata, ignore_errors=True)
+    server.log_file.unlink(missing_ok=True)
+    (server.home / f".{server.pgdata.name}.lock").unlink(missing_ok=True)
 
 
 def _create_database(server: ConnectionSettings) -> ConnectionSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from conftest import REFERENCE, ROOT
+from conftest import REFERENCE
 from stdnum.pl import nip as stdnum_nip
 from stdnum.pl import regon as stdnum_regon
 
@@ -22,12 +22,11 @@ from vectors
 
 
 @pytest.fixture(scope="module")
-def compiled_sql(tmp_path_factory) -> str:
+def compiled_sql(pg_server, tmp_path_factory) -> str:
     """The macros as dbt renders them (compiling needs no relation to exist)."""
     from loaders.cli import run_dbt
-    from loaders.db import EmbeddedServer
 
-    settings = EmbeddedServer(ROOT, name="test-pgdata").ensure_running()
+    settings = pg_server
     target = str(tmp_path_factory.mktemp("dbt-compile"))
     result = run_dbt(
         ["compile", "--inline", INLINE, "--target-path", target, "--log-path", target, "--quiet"],
