@@ -93,6 +93,25 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from loaders.validate import validate_file
+
+    failed = 0
+    for name in args.paths:
+        path = Path(name)
+        for file in sorted(path.glob("*.xml")) if path.is_dir() else [path]:
+            report = validate_file(file, args.max_problems)
+            if report.file_error:
+                print(f"{file.name}: INVALID FILE: {report.file_error}")
+            else:
+                verdict = "valid" if report.ok else f"{report.invalid} invalid"
+                print(f"{file.name}: {report.records} records, {verdict}")
+            for problem in report.problems:
+                print(f"  {problem}")
+            failed += not report.ok
+    return 1 if failed else 0
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from loaders.contracts import all_contracts
 
@@ -225,6 +244,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     load.set_defaults(func=cmd_load)
+
+    validate = sub.add_parser(
+        "validate", help="check XML files (or folders) against their contract; no database"
+    )
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.add_argument(
+        "--max-problems",
+        type=int,
+        default=20,
+        metavar="N",
+        help="problems listed per file (default 20)",
+    )
+    validate.set_defaults(func=cmd_validate)
 
     contract = sub.add_parser("contract", help="the published XML contracts")
     contract.add_argument("action", choices=["docs", "list"])
