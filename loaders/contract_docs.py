@@ -219,6 +219,8 @@ def _rules_section(contract: Contract) -> list[str]:
         "network. Export without a DOCTYPE.",
         "- **Same file twice.** A file whose content (SHA-256) was loaded before is skipped; "
         "`crm7 load --force` loads it again.",
+        "- **Check before sending.** `crm7 validate FILE` applies all of the above that needs "
+        "no database and lists every invalid record with its line, element and reason.",
         "",
     ]
     checked = list(_checked_by_crm7(contract))
