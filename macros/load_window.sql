@@ -39,7 +39,7 @@
     Returned as a list of integers (empty at parse time and when there is nothing new).
 -#}
 {% macro new_contractor_load_ids(loads_relation) -%}
-    {%- if not execute -%}
+    {%- if not execute or load_relation(loads_relation) is none -%}
         {{ return([]) }}
     {%- endif -%}
     {%- if is_incremental() -%}

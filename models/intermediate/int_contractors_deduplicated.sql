@@ -50,6 +50,21 @@ existing as (
 
 ),
 
+{% else %}
+
+existing as (
+
+    {#- Full build: nothing deduplicated yet; same columns as the table, no rows. -#}
+    select
+        null::text as contractor_key,
+        null::text as nip,
+        null::text as previous_nip,
+        null::bigint as first_load_id,
+        null::text as record_hash
+    where false
+
+),
+
 {% endif %}
 
 batch_records as not materialized (
@@ -225,15 +240,11 @@ final as (
         hashed.nip_raw,
         hashed.nip,
         hashed.nip_is_valid,
-        {% if is_incremental() %}
         case
             when existing.contractor_key is not null and (existing.nip is distinct from hashed.nip)
                 then existing.nip
             else existing.previous_nip
         end as previous_nip,
-        {% else %}
-            null::text as previous_nip,
-        {% endif %}
         hashed.regon_raw,
         hashed.regon,
         hashed.regon_is_valid,
@@ -252,22 +263,16 @@ final as (
         hashed.record_no,
         hashed.source_line,
         hashed.loaded_at,
-        {% if is_incremental() %}
         coalesce(existing.first_load_id, hashed.first_load_id) as first_load_id,
-        {% else %}
-            hashed.first_load_id,
-        {% endif %}
         hashed.load_id as last_load_id,
         hashed.record_hash,
         now() as deduplicated_at
     from hashed
-    {% if is_incremental() %}
     left join existing
         on hashed.contractor_key = existing.contractor_key
     where
         existing.contractor_key is null
         or existing.record_hash <> hashed.record_hash
-    {% endif %}
 
 )
 

@@ -51,6 +51,22 @@ existing as not materialized (
 
 ),
 
+{% else %}
+
+existing as (
+
+    {#- Full build: nothing matched yet; same columns as the table, no rows. -#}
+    select
+        null::text as contractor_key,
+        null::text as source_system,
+        null::text as nip,
+        null::uuid as company_id,
+        null::text as linked_nip,
+        null::bigint as linked_load_id
+    where false
+
+),
+
 {% endif %}
 
 build as (
@@ -153,14 +169,9 @@ duplicate_nips as (
 
 known_nips as (
 
-    {% if is_incremental() %}
     select distinct existing.linked_nip as nip
     from existing
     where existing.linked_nip in (select candidates.nip from candidates)
-    {% else %}
-        select null::text as nip
-        where false
-    {% endif %}
 
 ),
 
@@ -176,15 +187,9 @@ reasoned as (
         candidates.load_id,
         candidates.record_no,
         candidates.last_load_id,
-        {% if is_incremental() %}
         existing.company_id as existing_company_id,
         existing.linked_nip as existing_linked_nip,
         existing.linked_load_id as existing_linked_load_id,
-        {% else %}
-            null::uuid as existing_company_id,
-            null::text as existing_linked_nip,
-            null::bigint as existing_linked_load_id,
-        {% endif %}
         known_nips.nip is not null as is_known_nip,
         array_remove(
             array[
@@ -193,23 +198,19 @@ reasoned as (
                     when candidates.nip is not null and not candidates.nip_is_valid
                         then 'invalid_nip'
                 end,
-                {% if is_incremental() %}
                 case
                     when
                         existing.linked_nip is not null
                         and (candidates.nip is distinct from existing.linked_nip)
                         then 'nip_changed'
                 end,
-                {% endif %}
                 case when duplicate_nips.nip is not null then 'duplicate_nip_in_source' end
             ],
             null
         ) as review_reason_list
     from candidates
-    {% if is_incremental() %}
     left join existing
         on candidates.contractor_key = existing.contractor_key
-    {% endif %}
     left join duplicate_nips
         on
             candidates.source_system = duplicate_nips.source_system

@@ -26,6 +26,9 @@
 }}
 
 {%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
+{#- A full build also rebuilds companies whose every record is in review. -#}
+{%- set affected_decisions = "('new company', 'linked')" if is_incremental()
+    else "('new company', 'linked', 'review')" %}
 
 with
 
@@ -49,6 +52,30 @@ existing as not materialized (
 
 ),
 
+{% else %}
+
+existing as (
+
+    {#- Full build: no companies yet; same columns as the table, no rows. -#}
+    select
+        null::uuid as company_id,
+        {%- for field in scalar_fields %}
+        null::text as {{ field }},
+        {%- endfor %}
+        {%- for address_type in ['registered', 'correspondence'] %}
+        {%- for field in address_fields %}
+        null::text as {{ address_type }}_{{ field }},
+        {%- endfor %}
+        {%- endfor %}
+        null::text[] as phones,
+        null::text[] as emails,
+        null::bigint as created_load_id,
+        null::timestamptz as created_at,
+        null::text as attributes_hash
+    where false
+
+),
+
 {% endif %}
 
 build as (
@@ -66,11 +93,8 @@ affected_companies as (
     from matched
     where
         company_id is not null
-        {% if is_incremental() %}
-        and decision in ('new company', 'linked')
-        and matched_load_id
-        > {{ watermark }}
-        {% endif %}
+        and decision in {{ affected_decisions }}
+        and matched_load_id > {{ watermark }}
     group by company_id
 
 ),
@@ -168,7 +192,6 @@ merged as (
     select
         unpacked.company_id,
         unpacked.nip,
-        {% if is_incremental() %}
         {% for field in scalar_fields %}
         coalesce(unpacked.{{ field }}, existing.{{ field }}) as {{ field }},
         {% endfor %}
@@ -186,27 +209,10 @@ merged as (
         coalesce(existing.created_load_id, build.build_load_id) as created_load_id,
         coalesce(existing.created_at, now()) as created_at,
         existing.attributes_hash as existing_attributes_hash
-        {% else %}
-            {% for field in scalar_fields %}
-                unpacked.{{ field }},
-            {% endfor %}
-            {% for address_type in ['registered', 'correspondence'] %}
-                {% for field in address_fields %}
-                    unpacked.{{ address_type }}_{{ field }},
-                {% endfor %}
-            {% endfor %}
-            coalesce(unpacked.phones, '{}'::text []) as phones,
-            coalesce(unpacked.emails, '{}'::text []) as emails,
-            build.build_load_id as created_load_id,
-            now() as created_at,
-            null::text as existing_attributes_hash
-        {% endif %}
     from unpacked
     cross join build
-    {% if is_incremental() %}
     left join existing
         on unpacked.company_id = existing.company_id
-    {% endif %}
 
 ),
 

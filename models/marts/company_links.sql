@@ -42,6 +42,22 @@ existing as not materialized (
 
 ),
 
+{% else %}
+
+existing as (
+
+    {#- Full build: no links yet; same columns as the table, no rows. -#}
+    select
+        null::text as link_id,
+        null::uuid as company_id,
+        null::bigint as last_load_id,
+        null::boolean as is_deleted,
+        null::boolean as is_in_review,
+        null::timestamptz as linked_at
+    where false
+
+),
+
 {% endif %}
 
 build as (
@@ -69,10 +85,7 @@ linked_records as (
         on matched.contractor_key = deduplicated.contractor_key
     where
         matched.company_id is not null
-        {% if is_incremental() %}
-        and matched.matched_load_id
-        > {{ watermark }}
-        {% endif %}
+        and matched.matched_load_id > {{ watermark }}
 
 ),
 
@@ -89,16 +102,11 @@ final as (
         linked_records.is_deleted,
         linked_records.is_in_review,
         linked_records.linked_load_id,
-        {% if is_incremental() %}
-        coalesce(existing.linked_at, now()) as linked_at,
-        {% else %}
-            now() as linked_at,
-        {% endif %}
         build.build_load_id as updated_load_id,
+        coalesce(existing.linked_at, now()) as linked_at,
         now() as updated_at
     from linked_records
     cross join build
-    {% if is_incremental() %}
     left join existing
         on linked_records.link_id = existing.link_id
     where
@@ -107,7 +115,6 @@ final as (
         or existing.last_load_id is distinct from linked_records.last_load_id
         or existing.is_deleted is distinct from linked_records.is_deleted
         or existing.is_in_review is distinct from linked_records.is_in_review
-    {% endif %}
 
 )
 
