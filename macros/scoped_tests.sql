@@ -1,0 +1,138 @@
+{#-
+    Data tests on the big incremental models check only the rows written since the last
+    build whose data tests all passed ("tested watermark", audit.crm7_build_state).
+
+    Why this is safe: every row these models write is stamped with the build's load id
+    (dedup last_load_id, matched matched_load_id, companies and links updated_load_id),
+    which is higher than any load id of an earlier build that wrote rows; rows are never
+    deleted by an incremental build. So a row not stamped above the watermark is
+    unchanged since it passed every test. Uniqueness across old and new rows is enforced
+    by PostgreSQL on every row (primary keys / unique indexes, see crm7_scoped_models),
+    so the scoped `unique` test keeps its guarantee. The watermark
+    - moves forward only at the end of a complete `dbt build` (no selection, not
+      --empty) in which every node succeeded or passed (crm7_build_state_end);
+    - is reset to 0 on --full-refresh and when any scoped model's table is missing
+      (crm7_build_state_start), so the next build tests every row again.
+    A failing test keeps the watermark where it was: its rows are tested again next time.
+-#}
+
+{#- model name -> load-id column; unique-tested columns enforced by the database. -#}
+{% macro crm7_scoped_models() -%}
+    {{ return({
+        'int_contractors_deduplicated': {'column': 'last_load_id', 'enforced_unique': ['contractor_key']},
+        'int_contractors_matched': {'column': 'matched_load_id', 'enforced_unique': ['contractor_key']},
+        'companies': {'column': 'updated_load_id', 'enforced_unique': ['company_id', 'nip']},
+        'company_links': {'column': 'updated_load_id', 'enforced_unique': ['link_id']},
+    }) }}
+{%- endmacro %}
+
+{#- Generic tests whose result for a row depends only on that row (and on parents that
+    an incremental build never deletes). -#}
+{% macro crm7_row_scoped_tests() -%}
+    {{ return(['not_null', 'accepted_values', 'relationships', 'valid_nip', 'valid_regon', 'expression_is_true']) }}
+{%- endmacro %}
+
+{% macro crm7_build_state_relation() -%}
+    {{ return(api.Relation.create(database=target.database, schema='audit', identifier='crm7_build_state')) }}
+{%- endmacro %}
+
+{% macro crm7_scoped_model_relations() -%}
+    {%- set relations = {} -%}
+    {%- set scoped = crm7_scoped_models() -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.package_name == project_name and node.name in scoped -%}
+            {%- do relations.update({node.name: adapter.get_relation(
+                database=node.database, schema=node.schema, identifier=node.alias)}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(relations) }}
+{%- endmacro %}
+
+{#- on-run-start: create the state table; forget the watermark when it cannot be trusted. -#}
+{% macro crm7_build_state_start() -%}
+    {%- set state = crm7_build_state_relation() -%}
+    create schema if not exists {{ state.schema }};
+    create table if not exists {{ state }} (
+        model_name text primary key,
+        tested_load_id bigint not null,
+        updated_at timestamptz not null default now()
+    );
+    {%- if execute %}
+        {%- set relations = crm7_scoped_model_relations() -%}
+        {%- set missing = [] -%}
+        {%- for name, relation in relations.items() if relation is none -%}
+            {%- do missing.append(name) -%}
+        {%- endfor -%}
+        {%- if flags.FULL_REFRESH or missing or relations | length < crm7_scoped_models() | length %}
+    delete from {{ state }};
+        {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- on-run-end: advance the watermark after a complete, all-green build. -#}
+{% macro crm7_build_state_end(results) -%}
+    {%- set state = crm7_build_state_relation() -%}
+    {%- set args = invocation_args_dict -%}
+    {%- set complete = execute
+        and flags.WHICH == 'build'
+        and not args.get('empty')
+        and not args.get('select')
+        and not args.get('exclude')
+        and not args.get('selector')
+        and not args.get('resource_types')
+        and not args.get('exclude_resource_types') -%}
+    {%- set bad = results | rejectattr('status', 'in', ['success', 'pass']) | list -%}
+    {%- if complete and results | length > 0 and bad | length == 0 %}
+        {%- set scoped = crm7_scoped_models() -%}
+        {%- for name, relation in crm7_scoped_model_relations().items() if relation is not none %}
+    insert into {{ state }} (model_name, tested_load_id)
+    select '{{ name }}', coalesce(max({{ scoped[name].column }}), 0) from {{ relation }}
+    on conflict (model_name) do update
+    set tested_load_id = excluded.tested_load_id, updated_at = now();
+        {%- endfor %}
+    {%- else %}
+    select 1;
+    {%- endif %}
+{%- endmacro %}
+
+{#- The tested watermark of one model (0: test every row). -#}
+{% macro crm7_tested_watermark(model_name) -%}
+    {%- set state = crm7_build_state_relation() -%}
+    {%- if adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier) is none -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {%- set sql -%}
+        select coalesce(max(tested_load_id), 0) from {{ state }} where model_name = '{{ model_name }}'
+    {%- endset -%}
+    {{ return(run_query(sql).columns[0].values()[0] | int) }}
+{%- endmacro %}
+
+{#- Overrides dbt's get_where_subquery: a test's own `where` config wins; otherwise the
+    scoped tests of the scoped models read only rows stamped above the watermark. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- endif -%}
+    {%- set scoped = crm7_scoped_models() -%}
+    {%- set name = relation.identifier if relation is not string else none -%}
+    {%- if execute and name in scoped and model.resource_type == 'test'
+        and not invocation_args_dict.get('empty') and model.test_metadata is not none -%}
+        {%- set test_name = model.test_metadata.name -%}
+        {%- set column_name = model.test_metadata.kwargs.get('column_name') -%}
+        {%- if test_name in crm7_row_scoped_tests()
+            or (test_name == 'unique' and column_name in scoped[name].enforced_unique) -%}
+            {%- set watermark = crm7_tested_watermark(name) -%}
+            {%- if watermark > 0 -%}
+                {%- set filtered -%}
+                    (select * from {{ relation }} where {{ scoped[name].column }} > {{ watermark }}) dbt_subquery
+                {%- endset -%}
+                {%- do return(filtered) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
