@@ -7,7 +7,8 @@
     which is higher than any load id of an earlier build that wrote rows; rows are never
     deleted by an incremental build. So a row not stamped above the watermark is
     unchanged since it passed every test. Uniqueness across old and new rows is enforced
-    by PostgreSQL on every row (primary keys / unique indexes, see crm7_scoped_models),
+    by PostgreSQL on every row (primary keys / unique indexes, see crm7_scoped_models;
+    company_links (source_system, source_record_id): unique index in its post_hook),
     so the scoped `unique` test keeps its guarantee. The watermark
     - moves forward only at the end of a complete `dbt build` (no selection, not
       --empty) in which every node succeeded or passed (crm7_build_state_end);
@@ -22,7 +23,8 @@
         'int_contractors_deduplicated': {'column': 'last_load_id', 'enforced_unique': ['contractor_key']},
         'int_contractors_matched': {'column': 'matched_load_id', 'enforced_unique': ['contractor_key']},
         'companies': {'column': 'updated_load_id', 'enforced_unique': ['company_id', 'nip']},
-        'company_links': {'column': 'updated_load_id', 'enforced_unique': ['link_id']},
+        'company_links': {'column': 'updated_load_id', 'enforced_unique': ['link_id'],
+            'enforced_unique_combinations': [['source_system', 'source_record_id']]},
     }) }}
 {%- endmacro %}
 
@@ -124,7 +126,10 @@
         {%- set test_name = model.test_metadata.name -%}
         {%- set column_name = model.test_metadata.kwargs.get('column_name') -%}
         {%- if test_name in crm7_row_scoped_tests()
-            or (test_name == 'unique' and column_name in scoped[name].enforced_unique) -%}
+            or (test_name == 'unique' and column_name in scoped[name].enforced_unique)
+            or (test_name == 'unique_combination_of_columns'
+                and model.test_metadata.kwargs.get('combination_of_columns')
+                in scoped[name].get('enforced_unique_combinations', [])) -%}
             {%- set watermark = crm7_tested_watermark(name) -%}
             {%- if watermark > 0 -%}
                 {%- set filtered -%}
@@ -135,4 +140,21 @@
         {%- endif -%}
     {%- endif -%}
     {%- do return(relation) -%}
+{%- endmacro %}
+
+{#- Post-hook: ANALYZE only when this build's transaction wrote rows to the table (a
+    build with nothing new then leaves the table and its statistics alone). -#}
+{% macro crm7_analyze_if_written(relation, columns=none) -%}
+    {%- set target_relation = relation.include(database=false) -%}
+    do $crm7$
+    begin
+        if coalesce((
+            select n_tup_ins + n_tup_upd + n_tup_del
+            from pg_stat_xact_user_tables
+            where relid = '{{ target_relation }}'::regclass
+        ), 0) > 0 then
+            analyze {{ target_relation }}{% if columns %} ({{ columns | join(', ') }}){% endif %};
+        end if;
+    end
+    $crm7$
 {%- endmacro %}

@@ -9,7 +9,7 @@
             "create unique index if not exists int_contractors_deduplicated_key_uidx on {{ this }} (contractor_key)",
             "create index if not exists int_contractors_deduplicated_nip_idx on {{ this }} (source_system, nip)",
             "create index if not exists int_contractors_deduplicated_last_load_idx on {{ this }} (last_load_id)",
-            "analyze {{ this }} (contractor_key, source_system, source_record_id, nip, nip_is_valid, is_deleted, load_id, last_load_id)",
+            "{{ crm7_analyze_if_written(this, ['contractor_key', 'source_system', 'source_record_id', 'nip', 'nip_is_valid', 'is_deleted', 'load_id', 'last_load_id']) }}",
         ],
     )
 }}

@@ -28,7 +28,7 @@
             "create index if not exists int_contractors_matched_nip_idx on {{ this }} (source_system, nip)",
             "create index if not exists int_contractors_matched_company_idx on {{ this }} (company_id)",
             "create index if not exists int_contractors_matched_load_idx on {{ this }} (matched_load_id)",
-            "analyze {{ this }}",
+            "{{ crm7_analyze_if_written(this) }}",
         ],
     )
 }}

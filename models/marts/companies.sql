@@ -20,7 +20,7 @@
         post_hook=[
             "create unique index if not exists companies_nip_uidx on {{ this }} (nip)",
             "create index if not exists companies_updated_load_idx on {{ this }} (updated_load_id)",
-            "analyze {{ this }}",
+            "{{ crm7_analyze_if_written(this) }}",
         ],
     )
 }}

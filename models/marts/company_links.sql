@@ -13,7 +13,8 @@
         post_hook=[
             "create index if not exists company_links_company_idx on {{ this }} (company_id)",
             "create index if not exists company_links_updated_load_idx on {{ this }} (updated_load_id)",
-            "analyze {{ this }}",
+            "create unique index if not exists company_links_source_record_uidx on {{ this }} (source_system, source_record_id)",
+            "{{ crm7_analyze_if_written(this) }}",
         ],
     )
 }}
