@@ -17,7 +17,13 @@
     A failing test keeps the watermark where it was: its rows are tested again next time.
 -#}
 
-{#- model name -> load-id column; unique-tested columns enforced by the database. -#}
+{#- model name -> load-id column; unique keys for which checking only the scoped rows is
+    complete: enforced by the database on every row, or (staging, 'raw') containing the
+    load id itself, so two rows with the same key always belong to the same load.
+    Staging views read immutable raw rows; their watermark (crm7_raw_tested_load_id) is
+    the highest load id below which every id is committed in raw.loads: a load commits
+    its registry row and its rows in one transaction, so a load still in flight is an
+    invisible gap and its rows, committed later, are still above the watermark. -#}
 {% macro crm7_scoped_models() -%}
     {{ return({
         'int_contractors_deduplicated': {'column': 'last_load_id', 'enforced_unique': ['contractor_key']},
@@ -25,6 +31,14 @@
         'companies': {'column': 'updated_load_id', 'enforced_unique': ['company_id', 'nip']},
         'company_links': {'column': 'updated_load_id', 'enforced_unique': ['link_id'],
             'enforced_unique_combinations': [['source_system', 'source_record_id']]},
+        'stg_raw__contractors': {'column': 'load_id', 'raw': true,
+            'enforced_unique': ['contractor_record_id']},
+        'stg_raw__contractor_addresses': {'column': 'load_id', 'raw': true,
+            'enforced_unique_combinations': [['load_id', 'record_no', 'address_position']]},
+        'stg_raw__contractor_phones': {'column': 'load_id', 'raw': true,
+            'enforced_unique_combinations': [['load_id', 'record_no', 'phone_position']]},
+        'stg_raw__contractor_emails': {'column': 'load_id', 'raw': true,
+            'enforced_unique_combinations': [['load_id', 'record_no', 'email_position']]},
     }) }}
 {%- endmacro %}
 
@@ -32,6 +46,22 @@
     an incremental build never deletes). -#}
 {% macro crm7_row_scoped_tests() -%}
     {{ return(['not_null', 'accepted_values', 'relationships', 'valid_nip', 'valid_regon', 'expression_is_true']) }}
+{%- endmacro %}
+
+{#- Highest load id L such that every id 1..L is a committed row of raw.loads. -#}
+{% macro crm7_raw_tested_load_id() -%}
+    (
+        select coalesce(min(gaps.load_id) - 1, (select coalesce(max(load_id), 0) from raw.loads))
+        from (
+            select 1::bigint as load_id
+            where not exists (select from raw.loads where load_id = 1)
+            union all
+            select loads.load_id + 1
+            from raw.loads as loads
+            where not exists (select from raw.loads as next_load where next_load.load_id = loads.load_id + 1)
+                and loads.load_id < (select max(load_id) from raw.loads)
+        ) as gaps
+    )
 {%- endmacro %}
 
 {% macro crm7_build_state_relation() -%}
@@ -88,7 +118,11 @@
         {%- set scoped = crm7_scoped_models() -%}
         {%- for name, relation in crm7_scoped_model_relations().items() if relation is not none %}
     insert into {{ state }} (model_name, tested_load_id)
+            {%- if scoped[name].get('raw') %}
+    select '{{ name }}', {{ crm7_raw_tested_load_id() }}
+            {%- else %}
     select '{{ name }}', coalesce(max({{ scoped[name].column }}), 0) from {{ relation }}
+            {%- endif %}
     on conflict (model_name) do update
     set tested_load_id = excluded.tested_load_id, updated_at = now();
         {%- endfor %}
