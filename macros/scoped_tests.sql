@@ -21,9 +21,8 @@
     complete: enforced by the database on every row, or (staging, 'raw') containing the
     load id itself, so two rows with the same key always belong to the same load.
     Staging views read immutable raw rows; their watermark (crm7_raw_tested_load_id) is
-    the highest load id below which every id is committed in raw.loads: a load commits
-    its registry row and its rows in one transaction, so a load still in flight is an
-    invisible gap and its rows, committed later, are still above the watermark. -#}
+    the highest load id below the first load still running, so rows a load commits
+    later are always above it. -#}
 {% macro crm7_scoped_models() -%}
     {{ return({
         'int_contractors_deduplicated': {'column': 'last_load_id', 'enforced_unique': ['contractor_key']},
@@ -48,19 +47,13 @@
     {{ return(['not_null', 'accepted_values', 'relationships', 'valid_nip', 'valid_regon', 'expression_is_true']) }}
 {%- endmacro %}
 
-{#- Highest load id L such that every id 1..L is a committed row of raw.loads. -#}
+{#- Highest load id L such that every load up to L has ended: below the first load still
+    running (the loader commits a load's 'running' row before its data, and registers
+    loads one at a time, so a reader that sees load n sees every load below n). -#}
 {% macro crm7_raw_tested_load_id() -%}
     (
-        select coalesce(min(gaps.load_id) - 1, (select coalesce(max(load_id), 0) from raw.loads))
-        from (
-            select 1::bigint as load_id
-            where not exists (select from raw.loads where load_id = 1)
-            union all
-            select loads.load_id + 1
-            from raw.loads as loads
-            where not exists (select from raw.loads as next_load where next_load.load_id = loads.load_id + 1)
-                and loads.load_id < (select max(load_id) from raw.loads)
-        ) as gaps
+        select least(coalesce(max(loads.load_id), 0), {{ load_window_upper_bound('raw.loads') }} - 1)
+        from raw.loads as loads
     )
 {%- endmacro %}
 

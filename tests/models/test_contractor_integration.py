@@ -280,3 +280,21 @@ def test_reconciliation_per_load(conn, crm):
         ("erp_contractors.xml", 20, 20, 0),
         ("erp_contractors_rejects.xml", 5, 3, 2),
     ]
+
+
+def test_a_slow_load_overtaken_by_a_newer_one_is_still_built(
+    database, conn, crm, tmp_path, monkeypatch
+):
+    from conftest import paused_load
+
+    slow = contractors_file(tmp_path / "slow.xml", "erp", contractor("E1", "Slow", "5261040828"))
+    fast = contractors_file(tmp_path / "fast.xml", "crm", contractor("C1", "Fast", "7740001454"))
+    with paused_load(database, slow, monkeypatch):
+        assert load_file(conn, fast).status == "loaded"
+        conn.commit()
+        assert crm()
+        # The newer load waits for the older one still in flight: building it now would
+        # move the watermark past the older load, whose rows would then never be read.
+        assert companies(conn) == {}
+    assert crm()
+    assert set(companies(conn)) == {"5261040828", "7740001454"}
