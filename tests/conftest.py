@@ -9,7 +9,7 @@ import sys
 import threading
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -67,6 +67,27 @@ def database(pg_server: ConnectionSettings) -> Iterator[ConnectionSettings]:
 def conn(database: ConnectionSettings) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database.conninfo()) as connection:
         yield connection
+
+
+@pytest.fixture
+def crm(database: ConnectionSettings, tmp_path_factory) -> Callable[..., bool]:
+    """Returns build(*dbt_args) -> bool, running dbt against the test's database."""
+    from loaders.cli import run_dbt
+
+    target = str(tmp_path_factory.mktemp("dbt-target"))
+
+    def build(*args: str) -> bool:
+        arguments = [
+            *(args or ("build",)),
+            "--target-path",
+            target,
+            "--log-path",
+            target,
+            "--quiet",
+        ]
+        return bool(run_dbt(arguments, database).success)
+
+    return build
 
 
 def environment_for(settings: ConnectionSettings, **extra: str) -> dict[str, str]:

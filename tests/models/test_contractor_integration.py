@@ -6,14 +6,11 @@ in-process against it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-import pytest
 from conftest import EXAMPLES, query, scalar
 
-from loaders.db import ConnectionSettings
 from loaders.load import load_file
 
 NS = "urn:crm7:contract:contractors:v1"
@@ -39,27 +36,6 @@ def contractor(
     if nip is not None:
         parts.append(f"<nip>{nip}</nip>")
     return "  <contractor>" + "".join(parts) + body + "</contractor>\n"
-
-
-@pytest.fixture
-def crm(database: ConnectionSettings, tmp_path_factory) -> Callable[..., bool]:
-    """Returns build(*dbt_args) -> bool, running dbt against the test's database."""
-    from loaders.cli import run_dbt
-
-    target = str(tmp_path_factory.mktemp("dbt-target"))
-
-    def build(*args: str) -> bool:
-        arguments = [
-            *(args or ("build",)),
-            "--target-path",
-            target,
-            "--log-path",
-            target,
-            "--quiet",
-        ]
-        return bool(run_dbt(arguments, database).success)
-
-    return build
 
 
 def companies(conn: psycopg.Connection) -> dict[str, tuple]:
