@@ -22,6 +22,11 @@ STEPS = (
         "The ERP's contractors, then a later ERP file with 2 records that break the contract",
         ("erp_contractors.xml", "erp_contractors_rejects.xml"),
     ),
+    (
+        "The CRM's calendar (after the contractors, so that companies resolve), "
+        "with 3 records that break the contract",
+        ("calendar_events.xml",),
+    ),
 )
 
 
@@ -62,6 +67,26 @@ def _report(settings: ConnectionSettings) -> None:
     )
     queue = ", ".join(f"{row['n']} {row['reason']}" for row in reasons) or "empty"
     print(f"   review queue: {summary['review_items']} ({queue})")
+    _report_calendar(settings)
+
+
+def _report_calendar(settings: ConnectionSettings) -> None:
+    with connect(settings) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        events = cursor.execute(
+            "select count(*) as total, count(company_id) as with_company,"
+            " (select count(*) from crm.calendar_attendees) as attendees"
+            " from crm.calendar_events"
+        ).fetchone()
+        reasons = cursor.execute(
+            "select reason, count(*) as n from crm.calendar_review group by reason order by reason"
+        ).fetchall()
+    if not events["total"]:
+        return
+    queue = ", ".join(f"{row['n']} {row['reason']}" for row in reasons) or "empty"
+    print(
+        f"   calendar: {events['total']} events ({events['with_company']} with a company), "
+        f"{events['attendees']} attendees; calendar review: {queue}"
+    )
 
 
 def run_demo() -> int:
@@ -84,6 +109,8 @@ def run_demo() -> int:
         "   crm.company_links        (source system, source id) -> company, first and last load\n"
         "   crm.contractor_review    records not merged, with reason, file and line\n"
         "   crm.load_reconciliation  per file: read = loaded + rejected, linked, in review\n"
+        "   crm.calendar_events      one row per event (source system, uid), latest version\n"
+        "   crm.calendar_review      events whose company or times need a look, with file and line\n"
         "   raw.loads, raw.rejects   every load; records that broke the contract, with line\n"
         "   audit.*                  rows behind any failing data test\n"
         f"   e.g.  crm7 db psql -d {DEMO_DATABASE} -c 'select * from crm.contractor_review'"
