@@ -26,6 +26,25 @@ companies as (
 
 ),
 
+loaded_versions as (
+
+    select * from {{ ref('stg_raw__calendar_events') }}
+
+),
+
+-- Events with a version loaded after the current one that lost (lower SEQUENCE or an
+-- older sourceUpdatedAt): a stale resend, ignored but named.
+stale_resends as (
+
+    select distinct loaded_versions.event_key
+    from loaded_versions
+    inner join events
+        on loaded_versions.event_key = events.event_key
+    where
+        (loaded_versions.load_id, loaded_versions.record_no) > (events.load_id, events.record_no)
+
+),
+
 looked_up as (
 
     select
@@ -33,7 +52,8 @@ looked_up as (
         {{ nip_checksum_ok('events.company_nip') }} as is_company_nip_valid,
         links.company_id as link_company_id,
         links.nip as link_company_nip,
-        companies.company_id as nip_company_id
+        companies.company_id as nip_company_id,
+        stale_resends.event_key is not null as has_stale_resend
     from events
     left join links
         on
@@ -41,6 +61,8 @@ looked_up as (
             and events.company_source_record_id = links.source_record_id
     left join companies
         on events.company_nip = companies.nip
+    left join stale_resends
+        on events.event_key = stale_resends.event_key
 
 ),
 
@@ -105,7 +127,8 @@ reasoned as (
                         then 'ambiguous_local_time'
                 end,
                 case when is_offset_different_from_time_zone then 'offset_differs_from_time_zone' end,
-                case when is_end_before_start then 'end_before_start' end
+                case when is_end_before_start then 'end_before_start' end,
+                case when has_stale_resend then 'stale_version_ignored' end
             ],
             null
         ), ','), '') as review_reasons

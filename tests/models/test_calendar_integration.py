@@ -255,6 +255,7 @@ def test_a_resent_event_replaces_the_previous_version_attendees_included(conn, c
     load_file(conn, calendar_file(tmp_path / "v3.xml", "crm", stale))
     assert crm()
     assert query(conn, "select title from crm.calendar_events") == [("Planning (moved)",)]
+    assert review(conn) == [("ev-1", "stale_version_ignored")]
     conn.commit()
 
     deleted = event(
@@ -263,6 +264,7 @@ def test_a_resent_event_replaces_the_previous_version_attendees_included(conn, c
     load_file(conn, calendar_file(tmp_path / "v4.xml", "crm", deleted))
     assert crm()
     assert query(conn, "select is_deleted, attendee_count from crm.calendar_events") == [(True, 0)]
+    assert review(conn) == [], "the deletion is the newest version: nothing stale any more"
 
 
 def test_an_unknown_company_goes_to_review_and_resolves_once_it_is_loaded(conn, crm, tmp_path):
