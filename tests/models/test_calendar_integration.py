@@ -87,6 +87,11 @@ def test_demo_calendar_every_record_is_an_event_a_reject_or_superseded(conn, crm
     # 12 records: 3 rejected, 9 loaded = 8 events + 1 earlier version of crm-ev-0001.
     assert scalar(conn, "select count(*) from raw.calendar_events") == 9
     assert scalar(conn, "select count(*) from crm.calendar_events") == 8
+    assert query(
+        conn,
+        "select records_read, records_rejected, records_current, records_superseded,"
+        " records_with_company, records_in_review from crm.calendar_load_reconciliation",
+    ) == [(12, 3, 8, 1, 7, 3)]
     unaccounted = scalar(
         conn,
         """
