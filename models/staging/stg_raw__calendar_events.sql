@@ -82,7 +82,7 @@ zoned as (
 
     from renamed
     left join time_zones
-        on renamed.time_zone_raw = time_zones.time_zone
+        on lower(renamed.time_zone_raw) = lower(time_zones.time_zone)
 
 ),
 
