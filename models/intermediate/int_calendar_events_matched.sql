@@ -33,7 +33,7 @@ loaded_versions as (
 ),
 
 -- Events with a version loaded after the current one that lost (lower SEQUENCE or an
--- older sourceUpdatedAt): a stale resend, ignored but named.
+-- older sourceUpdatedAt): a stale resend, ignored but named. An unchanged repeat is not.
 stale_resends as (
 
     select distinct loaded_versions.event_key
@@ -42,6 +42,14 @@ stale_resends as (
         on loaded_versions.event_key = events.event_key
     where
         (loaded_versions.load_id, loaded_versions.record_no) > (events.load_id, events.record_no)
+        and (
+            coalesce(loaded_versions.event_sequence, -1),
+            coalesce(loaded_versions.source_updated_at, '-infinity'::timestamptz)
+        )
+        < (
+            coalesce(events.event_sequence, -1),
+            coalesce(events.source_updated_at, '-infinity'::timestamptz)
+        )
 
 ),
 

@@ -327,3 +327,33 @@ def test_events_ending_before_they_start_are_kept_and_named_in_audit(conn, crm, 
         ("backwards", "end_before_start"),
         ("inclusive-end", "end_before_start"),
     ]
+
+
+def test_a_build_without_new_events_rewrites_no_deduplicated_event(conn, crm, tmp_path):
+    body = "<start>2026-12-01T13:00:00+01:00</start>"
+    load_file(
+        conn,
+        calendar_file(
+            tmp_path / "a.xml", "crm", event("e1", "One", body), event("e2", "Two", body)
+        ),
+    )
+    assert crm()
+    versions = "select event_key, xmin::text from intermediate.int_calendar_events_deduplicated"
+    before = dict(query(conn, versions))
+    conn.commit()
+
+    # The same events again (one changed) in a new file: only the changed one is rewritten.
+    load_file(
+        conn,
+        calendar_file(
+            tmp_path / "b.xml", "crm", event("e1", "One", body), event("e2", "Two moved", body)
+        ),
+    )
+    assert crm()
+    after = dict(query(conn, versions))
+    rewritten = {key for key in after if after[key] != before[key]}
+    assert len(before) == 2
+    assert rewritten == set(
+        query(conn, "select event_id from crm.calendar_events where uid = 'e2'")[0]
+    )
+    assert review(conn) == [], "an unchanged repeat is no stale version"
