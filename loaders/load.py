@@ -36,6 +36,18 @@ from loaders.xml_reader import FileHeader, read_header
 
 SOURCE_SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
+# Advisory lock keys. Registering a load (inserting its raw.loads row) is serialised by
+# REGISTER_LOCK, so load ids become visible in the order they were allocated: a reader
+# that sees load n sees every load below n. A load in flight holds the session lock
+# (LOAD_LOCK_CLASS, load id) until it ends, so a 'running' row whose lock is free is a
+# loader that died; the next load marks it failed.
+REGISTER_LOCK = "crm7.raw.loads.register"
+LOAD_LOCK_CLASS = 0x63726D37  # 'crm7'
+DEAD_LOAD_MESSAGE = (
+    "the loading process ended before finishing (killed, crashed or disconnected); "
+    "nothing of this load was kept: load the file again"
+)
+
 
 @dataclass
 class LoadResult:
@@ -141,6 +153,7 @@ def load_file(
         "started_at": started,
     }
     contract: Contract | None = None
+    sha_lock = False
     try:
         header = read_header(path)
         contract = header.contract
@@ -149,6 +162,10 @@ def load_file(
         )
         ensure_contract_tables(conn, contract)
         conn.commit()
+        # Two loads of the same file wait for each other; different files run in parallel.
+        conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (sha256,))
+        conn.commit()
+        sha_lock = True
         result = _load_records(conn, path, header, registry, force, progress)
         if result.status == "loaded":
             _analyze(conn, contract)
@@ -166,6 +183,17 @@ def load_file(
         conn.rollback()
         message = f"PostgreSQL refused a value: {str(error).strip()}"
         return _record_failure(conn, path, registry, contract, message, None, None)
+    finally:
+        if not conn.closed and not conn.broken:
+            conn.rollback()
+            load_id = registry.get("load_id")
+            if load_id is not None:
+                conn.execute(
+                    "select pg_advisory_unlock(%s, %s)", (LOAD_LOCK_CLASS, _lock_key(load_id))
+                )
+            if sha_lock:
+                conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (sha256,))
+            conn.commit()
 
 
 def _analyze(conn: psycopg.Connection, contract: Contract) -> None:
@@ -182,6 +210,7 @@ def _analyze(conn: psycopg.Connection, contract: Contract) -> None:
 
 def _registry_columns(registry: dict, contract: Contract | None) -> dict:
     values = dict(registry)
+    values.pop("load_id", None)
     if contract is not None:
         values.update(
             contract=contract.name,
@@ -191,7 +220,13 @@ def _registry_columns(registry: dict, contract: Contract | None) -> dict:
     return values
 
 
+def _lock_key(load_id: int) -> int:
+    return load_id % 2147483647
+
+
 def _insert_load(conn: psycopg.Connection, values: dict) -> int:
+    """Insert a raw.loads row; the caller commits, which releases the register lock."""
+    conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (REGISTER_LOCK,))
     statement = sql.SQL("insert into raw.loads ({}) values ({}) returning load_id").format(
         sql.SQL(", ").join(map(sql.Identifier, values)),
         sql.SQL(", ").join(sql.Placeholder() * len(values)),
@@ -218,9 +253,17 @@ def _record_failure(
         error_line=line,
         error_column=column,
     )
+    load_id = registry.get("load_id")
     with conn.transaction():
-        ensure_registry(conn)
-        load_id = _insert_load(conn, values)
+        if load_id is None:
+            ensure_registry(conn)
+            load_id = _insert_load(conn, values)
+        else:  # registered as 'running': its rows were rolled back, the row says why
+            conn.execute(
+                "update raw.loads set status = 'failed', finished_at = clock_timestamp(), "
+                "error_message = %s, error_line = %s, error_column = %s where load_id = %s",
+                (message, line, column, load_id),
+            )
     conn.commit()
     where = f"line {line}" + (f", column {column}" if column else "") + ": " if line else ""
     return LoadResult(
@@ -246,10 +289,6 @@ def _load_records(
         path, "loaded", contract=contract.label, source_system=registry["source_system"]
     )
     with conn.transaction():
-        # Two loads of the same file wait for each other; different files run in parallel.
-        conn.execute(
-            "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (registry["file_sha256"],)
-        )
         if not force:
             previous = conn.execute(
                 "select load_id from raw.loads where file_sha256 = %s and status = 'loaded' "
@@ -260,9 +299,16 @@ def _load_records(
                 result.status = "skipped"
                 result.previous_load_id = previous[0]
                 return result
+        _fail_dead_loads(conn)
         values = _registry_columns(registry, contract)
         values["status"] = "running"
-        result.load_id = _insert_load(conn, values)
+        result.load_id = registry["load_id"] = _insert_load(conn, values)
+        conn.execute(
+            "select pg_advisory_lock(%s, %s)", (LOAD_LOCK_CLASS, _lock_key(result.load_id))
+        )
+    # The 'running' row is committed before any data: dbt then holds back every newer
+    # load until this one ends, so no load can be overtaken and skipped.
+    with conn.transaction():
         _stream(conn, path, header, result, registry["source_system"], progress)
         conn.execute(
             "update raw.loads set status = 'loaded', finished_at = clock_timestamp(), "
@@ -271,6 +317,30 @@ def _load_records(
             (result.records_read, result.records_loaded, result.records_rejected, result.load_id),
         )
     return result
+
+
+def _fail_dead_loads(conn: psycopg.Connection) -> None:
+    """Mark failed the 'running' loads whose loader is gone (its session lock is free).
+
+    Safe against a load finishing meanwhile: UPDATE re-checks status on the newest row
+    version, so a load that committed 'loaded' is left alone."""
+    conn.execute(
+        """
+        update raw.loads as loads
+        set status = 'failed', finished_at = clock_timestamp(), error_message = %s
+        where
+            loads.status = 'running'
+            and not exists (
+                select from pg_locks
+                where
+                    locktype = 'advisory'
+                    and classid = %s::bigint::oid
+                    and objid = (loads.load_id %% 2147483647)::oid
+                    and objsubid = 2
+            )
+        """,
+        (DEAD_LOAD_MESSAGE, LOAD_LOCK_CLASS),
+    )
 
 
 def _stream(

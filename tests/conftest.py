@@ -6,9 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -67,6 +69,27 @@ def conn(database: ConnectionSettings) -> Iterator[psycopg.Connection]:
         yield connection
 
 
+@pytest.fixture
+def crm(database: ConnectionSettings, tmp_path_factory) -> Callable[..., bool]:
+    """Returns build(*dbt_args) -> bool, running dbt against the test's database."""
+    from loaders.cli import run_dbt
+
+    target = str(tmp_path_factory.mktemp("dbt-target"))
+
+    def build(*args: str) -> bool:
+        arguments = [
+            *(args or ("build",)),
+            "--target-path",
+            target,
+            "--log-path",
+            target,
+            "--quiet",
+        ]
+        return bool(run_dbt(arguments, database).success)
+
+    return build
+
+
 def environment_for(settings: ConnectionSettings, **extra: str) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "CRM7_DATABASE_URL"
@@ -88,3 +111,36 @@ def query(conn: psycopg.Connection, statement: str, *params) -> list[tuple]:
 
 def scalar(conn: psycopg.Connection, statement: str, *params):
     return conn.execute(statement, params or None).fetchone()[0]
+
+
+@contextmanager
+def paused_load(settings: ConnectionSettings, path: Path, monkeypatch) -> Iterator[dict]:
+    """Runs load_file(path) in a thread on its own connection and holds it after it has
+    registered itself, before its first COPY; the load finishes when the block ends.
+    Yields a dict that holds the LoadResult under "result" after the block."""
+    import loaders.load
+
+    registered, release = threading.Event(), threading.Event()
+    copy_batches = loaders.load._copy_batches
+    outcome: dict = {}
+
+    def held_copy(*args, **kwargs):
+        registered.set()
+        release.wait(timeout=120)
+        return copy_batches(*args, **kwargs)
+
+    monkeypatch.setattr(loaders.load, "_copy_batches", held_copy)
+
+    def run() -> None:
+        with psycopg.connect(settings.conninfo()) as connection:
+            outcome["result"] = loaders.load.load_file(connection, path)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert registered.wait(timeout=120), "the load never reached its first COPY"
+        monkeypatch.setattr(loaders.load, "_copy_batches", copy_batches)
+        yield outcome
+    finally:
+        release.set()
+        thread.join(timeout=300)

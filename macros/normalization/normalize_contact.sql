@@ -14,7 +14,7 @@
     prefix is not rewritten to "+". NULL when no digit is left.
 -#}
 {% macro normalize_phone(column) -%}
-    {%- set extension_pattern = "[[:space:]]*(?:wew\.?|ext\.?|w\.)[[:space:]]*([0-9]{1,6})[[:space:]]*$" -%}
+    {%- set extension_pattern = "[[:space:]]*(?:wew[.]?|ext[.]?|w[.])[[:space:]]*([0-9]{1,6})[[:space:]]*$" -%}
     case
         when {{ column }} !~ '[0-9]' then null
         when {{ column }} !~* '[a-z]'

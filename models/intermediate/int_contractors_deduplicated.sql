@@ -6,9 +6,11 @@
         on_schema_change='append_new_columns',
         pre_hook="set local enable_nestloop = off",
         post_hook=[
-            "create unique index if not exists int_contractors_deduplicated_key_uidx on {{ this }} (contractor_key)",
-            "create index if not exists int_contractors_deduplicated_nip_idx on {{ this }} (source_system, nip)",
-            "create index if not exists int_contractors_deduplicated_last_load_idx on {{ this }} (last_load_id)",
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'int_contractors_deduplicated_key_uidx', 'columns': ['contractor_key'], 'unique': true},
+                {'name': 'int_contractors_deduplicated_nip_idx', 'columns': ['source_system', 'nip']},
+                {'name': 'int_contractors_deduplicated_last_load_idx', 'columns': ['last_load_id']},
+            ]) }}",
             "{{ crm7_analyze_if_written(this, ['contractor_key', 'source_system', 'source_record_id', 'nip', 'nip_is_valid', 'is_deleted', 'load_id', 'last_load_id']) }}",
         ],
     )

@@ -23,11 +23,13 @@
         full_refresh=false,
         on_schema_change='append_new_columns',
         post_hook=[
-            "create unique index if not exists int_contractors_matched_key_uidx on {{ this }} (contractor_key)",
-            "create index if not exists int_contractors_matched_linked_nip_idx on {{ this }} (linked_nip)",
-            "create index if not exists int_contractors_matched_nip_idx on {{ this }} (source_system, nip)",
-            "create index if not exists int_contractors_matched_company_idx on {{ this }} (company_id)",
-            "create index if not exists int_contractors_matched_load_idx on {{ this }} (matched_load_id)",
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'int_contractors_matched_key_uidx', 'columns': ['contractor_key'], 'unique': true},
+                {'name': 'int_contractors_matched_linked_nip_idx', 'columns': ['linked_nip']},
+                {'name': 'int_contractors_matched_nip_idx', 'columns': ['source_system', 'nip']},
+                {'name': 'int_contractors_matched_company_idx', 'columns': ['company_id']},
+                {'name': 'int_contractors_matched_load_idx', 'columns': ['matched_load_id']},
+            ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
     )

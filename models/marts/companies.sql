@@ -18,8 +18,10 @@
         unique_key='company_id',
         on_schema_change='append_new_columns',
         post_hook=[
-            "create unique index if not exists companies_nip_uidx on {{ this }} (nip)",
-            "create index if not exists companies_updated_load_idx on {{ this }} (updated_load_id)",
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'companies_nip_uidx', 'columns': ['nip'], 'unique': true},
+                {'name': 'companies_updated_load_idx', 'columns': ['updated_load_id']},
+            ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
     )

@@ -11,9 +11,11 @@
         unique_key='link_id',
         on_schema_change='append_new_columns',
         post_hook=[
-            "create index if not exists company_links_company_idx on {{ this }} (company_id)",
-            "create index if not exists company_links_updated_load_idx on {{ this }} (updated_load_id)",
-            "create unique index if not exists company_links_source_record_uidx on {{ this }} (source_system, source_record_id)",
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'company_links_company_idx', 'columns': ['company_id']},
+                {'name': 'company_links_updated_load_idx', 'columns': ['updated_load_id']},
+                {'name': 'company_links_source_record_uidx', 'columns': ['source_system', 'source_record_id'], 'unique': true},
+            ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
     )

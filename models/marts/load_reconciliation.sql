@@ -14,7 +14,9 @@ loads as (
 
 ),
 
-matched as (
+-- Not materialized: the build watermark then reads the index on matched_load_id, and a
+-- query that needs no outcome columns (e.g. its key test) skips the aggregate.
+matched as not materialized (
 
     select * from {{ ref('int_contractors_matched') }}
 

@@ -514,6 +514,51 @@ def test_concurrent_loads_do_not_corrupt_each_other(database, tmp_path):
     assert len(skipped) == 1
 
 
+def test_a_load_in_flight_shows_as_running_and_nothing_of_it_before_it_ends(
+    database, conn, tmp_path, monkeypatch
+):
+    from conftest import paused_load
+
+    slow = tmp_path / "slow.xml"
+    slow.write_text(contractors_xml(record("K1"), record("K2")), encoding="utf-8")
+    with paused_load(database, slow, monkeypatch) as outcome:
+        # Committed before any data, so dbt sees it and holds back every newer load.
+        assert query(conn, "select file_name, status from raw.loads") == [("slow.xml", "running")]
+        assert load_file(conn, FIXTURES / "contractors-3_valid.xml").status == "loaded"
+        assert raw_counts(conn)["contractors"] == 3, "the paused load's rows are not visible yet"
+    assert outcome["result"].status == "loaded"
+    assert query(conn, "select file_name, status from raw.loads order by load_id") == [
+        ("slow.xml", "loaded"),
+        ("contractors-3_valid.xml", "loaded"),
+    ]
+    assert raw_counts(conn)["contractors"] == 5
+
+
+def test_a_load_whose_process_died_is_marked_failed_by_the_next_load(conn):
+    load_file(conn, FIXTURES / "contractors-empty.xml")  # creates the registry
+    # What a killed loader leaves behind: its committed 'running' row, held by no session.
+    dead_id = scalar(
+        conn,
+        "insert into raw.loads (file_name, file_path, file_sha256, file_size_bytes, status, "
+        "started_at) values ('killed.xml', '/x/killed.xml', 'x', 1, 'running', now()) "
+        "returning load_id",
+    )
+    conn.commit()
+
+    assert load_file(conn, FIXTURES / "contractors-3_valid.xml").status == "loaded"
+
+    dead = load_row(conn, dead_id)
+    assert dead["status"] == "failed"
+    assert "ended before finishing" in dead["error_message"]
+    assert dead["finished_at"] is not None
+
+
+def test_a_failed_load_keeps_its_one_registry_row(conn):
+    result = load_file(conn, FIXTURES / "contractors-broken_at_line_7.xml")
+    assert result.status == "failed"
+    assert query(conn, "select load_id, status from raw.loads") == [(result.load_id, "failed")]
+
+
 @pytest.mark.parametrize("encoding", ["windows-1250", "ISO-8859-2", "UTF-8"])
 def test_exports_in_polish_legacy_encodings_load_as_text(conn, tmp_path, monkeypatch, encoding):
     name = (

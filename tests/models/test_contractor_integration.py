@@ -6,14 +6,11 @@ in-process against it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-import pytest
 from conftest import EXAMPLES, query, scalar
 
-from loaders.db import ConnectionSettings
 from loaders.load import load_file
 
 NS = "urn:crm7:contract:contractors:v1"
@@ -39,27 +36,6 @@ def contractor(
     if nip is not None:
         parts.append(f"<nip>{nip}</nip>")
     return "  <contractor>" + "".join(parts) + body + "</contractor>\n"
-
-
-@pytest.fixture
-def crm(database: ConnectionSettings, tmp_path_factory) -> Callable[..., bool]:
-    """Returns build(*dbt_args) -> bool, running dbt against the test's database."""
-    from loaders.cli import run_dbt
-
-    target = str(tmp_path_factory.mktemp("dbt-target"))
-
-    def build(*args: str) -> bool:
-        arguments = [
-            *(args or ("build",)),
-            "--target-path",
-            target,
-            "--log-path",
-            target,
-            "--quiet",
-        ]
-        return bool(run_dbt(arguments, database).success)
-
-    return build
 
 
 def companies(conn: psycopg.Connection) -> dict[str, tuple]:
@@ -280,3 +256,21 @@ def test_reconciliation_per_load(conn, crm):
         ("erp_contractors.xml", 20, 20, 0),
         ("erp_contractors_rejects.xml", 5, 3, 2),
     ]
+
+
+def test_a_slow_load_overtaken_by_a_newer_one_is_still_built(
+    database, conn, crm, tmp_path, monkeypatch
+):
+    from conftest import paused_load
+
+    slow = contractors_file(tmp_path / "slow.xml", "erp", contractor("E1", "Slow", "5261040828"))
+    fast = contractors_file(tmp_path / "fast.xml", "crm", contractor("C1", "Fast", "7740001454"))
+    with paused_load(database, slow, monkeypatch):
+        assert load_file(conn, fast).status == "loaded"
+        conn.commit()
+        assert crm()
+        # The newer load waits for the older one still in flight: building it now would
+        # move the watermark past the older load, whose rows would then never be read.
+        assert companies(conn) == {}
+    assert crm()
+    assert set(companies(conn)) == {"5261040828", "7740001454"}

@@ -1,14 +1,33 @@
+-- depends_on: {{ ref('int_contractors_matched') }}
 -- Nothing is silently merged or dropped: every latest source record is either linked
 -- to a company (company_links, not in review) or waiting in contractor_review.
+-- Checked for the records whose deduplicated, matched or link row was written since the
+-- last all-green build (see macros/scoped_tests.sql): the review queue is derived from
+-- the matched rows, so a record none of those rows changed for still passes.
+{%- set watermarks = {
+    'deduplicated': crm7_tested_watermark('int_contractors_deduplicated'),
+    'matched': crm7_tested_watermark('int_contractors_matched'),
+    'links': crm7_tested_watermark('company_links'),
+} if execute else {'deduplicated': 0, 'matched': 0, 'links': 0} %}
+{%- set scoped = watermarks.values() | min > 0 %}
 with
 
-deduplicated as (
+deduplicated as not materialized (
 
     select * from {{ ref('int_contractors_deduplicated') }}
 
 ),
 
-links as (
+{%- if scoped %}
+
+matched as not materialized (
+
+    select * from {{ ref('int_contractors_matched') }}
+
+),
+{%- endif %}
+
+links as not materialized (
 
     select * from {{ ref('company_links') }}
 
@@ -17,6 +36,27 @@ links as (
 review as (
 
     select * from {{ ref('contractor_review') }}
+
+),
+
+changed_records as (
+
+    {%- if scoped %}
+    select deduplicated.contractor_key
+    from deduplicated
+    where deduplicated.last_load_id > {{ watermarks.deduplicated }}
+    union
+    select matched.contractor_key
+    from matched
+    where matched.matched_load_id > {{ watermarks.matched }}
+    union
+    select links.link_id as contractor_key
+    from links
+    where links.updated_load_id > {{ watermarks.links }}
+    {%- else %}
+    select deduplicated.contractor_key
+    from deduplicated
+    {%- endif %}
 
 ),
 
@@ -35,7 +75,9 @@ final as (
         deduplicated.contractor_key,
         deduplicated.source_system,
         deduplicated.source_record_id
-    from deduplicated
+    from changed_records
+    inner join deduplicated
+        on changed_records.contractor_key = deduplicated.contractor_key
     left join links
         on
             deduplicated.contractor_key = links.link_id
