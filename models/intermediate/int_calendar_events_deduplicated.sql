@@ -15,7 +15,9 @@
         unique_key='event_key',
         on_schema_change='append_new_columns',
         post_hook=[
-            "create unique index if not exists int_calendar_events_deduplicated_key_uidx on {{ this }} (event_key)",
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'int_calendar_events_deduplicated_key_uidx', 'columns': ['event_key'], 'unique': true},
+            ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
     )

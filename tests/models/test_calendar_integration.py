@@ -6,14 +6,11 @@ in-process against it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pytest
 from conftest import EXAMPLES, query, scalar
 
-from loaders.db import ConnectionSettings
 from loaders.load import load_file
 
 NS = "urn:crm7:contract:calendar_events:v1"
@@ -49,20 +46,6 @@ def contractors_file(path: Path, source_system: str, *records: tuple[str, str, s
         encoding="utf-8",
     )
     return path
-
-
-@pytest.fixture
-def crm(database: ConnectionSettings, tmp_path_factory) -> Callable[..., bool]:
-    """Returns build(*dbt_args) -> bool, running dbt against the test's database."""
-    from loaders.cli import run_dbt
-
-    target = str(tmp_path_factory.mktemp("dbt-target"))
-
-    def build(*args: str) -> bool:
-        arguments = [*(args or ("build",)), "--target-path", target, "--log-path", target]
-        return bool(run_dbt([*arguments, "--quiet"], database).success)
-
-    return build
 
 
 def utc(*parts: int) -> datetime:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from conftest import EXAMPLES, query
 
-from loaders.db import ConnectionSettings
 from loaders.load import load_file
 
 NS = "urn:crm7:contract:company_financials:v1"
@@ -32,19 +29,6 @@ def row(company: str, current: str, overdue: str, limit: str | None = None) -> s
         f"<periodEnd>2026-10-31</periodEnd><receivablesCurrent>{current}</receivablesCurrent>"
         f"<receivablesOverdue>{overdue}</receivablesOverdue>{limit_element}</financials>\n"
     )
-
-
-@pytest.fixture
-def crm(database: ConnectionSettings, tmp_path_factory) -> Callable[..., bool]:
-    from loaders.cli import run_dbt
-
-    target = str(tmp_path_factory.mktemp("dbt-target"))
-
-    def build() -> bool:
-        arguments = ["build", "--target-path", target, "--log-path", target, "--quiet"]
-        return bool(run_dbt(arguments, database).success)
-
-    return build
 
 
 def test_example_financials_show_credit_use_and_list_companies_over_their_limit(conn, crm):
