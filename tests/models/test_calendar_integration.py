@@ -187,19 +187,29 @@ def test_times_across_daylight_saving_changes(conn, crm, tmp_path):
     assert rows["autumn-overlap"][0] == utc(2026, 10, 25, 0, 30)
     assert rows["new-york"][:1] == (utc(2026, 3, 8, 7, 30),)  # 02:30 EST = 03:30 EDT
 
-    # The zone kept with the event lets occurrences keep their wall-clock time: the
-    # weekly meeting is at 10:00 in Warsaw on every date, 08:00 UTC before the change
-    # and 09:00 UTC after it.
-    occurrences = [
-        row[0]
-        for row in query(
-            conn,
-            "select (start_local + n * interval '1 week') at time zone time_zone"
-            " from crm.calendar_events cross join generate_series(0, 3) as n"
-            " where uid = 'weekly' order by n",
-        )
+    # Occurrences keep their wall-clock time in the event's zone: the weekly meeting is
+    # at 10:00 in Warsaw on every date, 08:00 UTC before the change and 09:00 UTC after.
+    occurrences = query(
+        conn,
+        "select occurrences.occurrence_number, occurrences.start_at,"
+        " occurrences.start_local::text, occurrences.end_at"
+        " from crm.calendar_occurrences as occurrences"
+        " inner join crm.calendar_events as events using (event_id)"
+        " where events.uid = 'weekly' order by occurrences.occurrence_number",
+    )
+    assert occurrences == [
+        (1, utc(2026, 10, 20, 8, 0), "2026-10-20 10:00:00", utc(2026, 10, 20, 8, 30)),
+        (2, utc(2026, 10, 27, 9, 0), "2026-10-27 10:00:00", utc(2026, 10, 27, 9, 30)),
+        (3, utc(2026, 11, 3, 9, 0), "2026-11-03 10:00:00", utc(2026, 11, 3, 9, 30)),
+        (4, utc(2026, 11, 10, 9, 0), "2026-11-10 10:00:00", utc(2026, 11, 10, 9, 30)),
     ]
-    assert [moment.hour for moment in occurrences] == [8, 9, 9, 9]
+    # A single event is its own (only) occurrence.
+    assert query(
+        conn,
+        "select count(*), min(occurrences.start_at), min(occurrences.end_at)"
+        " from crm.calendar_occurrences as occurrences"
+        " inner join crm.calendar_events as events using (event_id) where events.uid = 'all-day'",
+    ) == [(1, utc(2026, 10, 24, 22, 0), utc(2026, 10, 25, 23, 0))]
 
     assert review(conn) == [
         ("autumn-overlap", "ambiguous_local_time"),
