@@ -135,6 +135,21 @@ def dbt_environment(settings=None) -> dict[str, str]:
     return env
 
 
+def ensure_all_raw_tables(settings=None) -> None:
+    """Create the raw tables of every contract that do not exist yet.
+
+    The staging views read every contract's raw tables, so a build must find them all,
+    also for entities no file has been loaded for yet (they are then simply empty).
+    """
+    from loaders.contracts import all_contracts
+    from loaders.db import connect
+    from loaders.raw_schema import ensure_contract_tables
+
+    with connect(settings or _settings()) as conn:
+        for contract in all_contracts().values():
+            ensure_contract_tables(conn, contract)
+
+
 def run_dbt(arguments: list[str], settings=None):
     """Run dbt in-process against crm7's server (or ``settings``), with the project's profiles.
 
@@ -145,6 +160,7 @@ def run_dbt(arguments: list[str], settings=None):
     from loaders.db import project_root
 
     root = project_root()
+    ensure_all_raw_tables(settings)
     extra = []
     if "--profiles-dir" not in arguments:
         extra += ["--profiles-dir", str(root / "profiles")]

@@ -300,6 +300,16 @@ def _nested(
             yield child, table, (*path, child.name)
 
 
+def _in_choice(element: XsdElement) -> bool:
+    """The element sits in a branch of an xs:choice: required only when that branch is taken."""
+    group = element.parent
+    while group is not None and hasattr(group, "model"):
+        if group.model == "choice" and len(group) > 1:
+            return True
+        group = group.parent
+    return False
+
+
 def _is_flat_text(element: XsdElement) -> bool:
     """Simple content without attributes: stored like a simple-typed element."""
     return element.type.has_simple_content() and not element.type.attributes
@@ -322,7 +332,7 @@ def _children_table(
             _row(
                 f"`<{child.local_name}>`",
                 _type_cell(target),
-                _required(child.min_occurs, target.default),
+                _required(child.min_occurs, target.default, _in_choice(child)),
                 _how_many(child.min_occurs, child.max_occurs),
                 _child_landing(child, table, path, records or {}),
                 docs["pl"],
@@ -445,6 +455,12 @@ def _descendants(element: XsdElement) -> Iterator[XsdElement]:
 
 def describe_type(xsd_type) -> str:
     """A simple type in plain words, with its lengths, patterns and enumerations."""
+    members = getattr(xsd_type, "member_types", None)
+    if members:  # a union: any one of its member types (named ones are listed under types)
+        return "either " + " or ".join(
+            f"`{member.local_name}`" if member.local_name else describe_type(member)
+            for member in members
+        )
     primitive = xsd_type.primitive_type
     local = primitive.local_name if primitive is not None else "string"
     words = PRIMITIVE_WORDS.get(local, local)
@@ -700,9 +716,9 @@ def _is_sequence(xsd_type) -> bool:
     return getattr(xsd_type.content, "model", None) == "sequence"
 
 
-def _required(min_occurs: int, default: str | None) -> str:
+def _required(min_occurs: int, default: str | None, in_choice: bool = False) -> str:
     if min_occurs:
-        return "required"
+        return "required in its branch of a choice" if in_choice else "required"
     return f"optional (default `{default}`)" if default is not None else "optional"
 
 

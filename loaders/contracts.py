@@ -150,7 +150,9 @@ def _column_for(name: str, xsd_type, documentation: str) -> Column:
     pg_type = "text"
     collapse = False
     if xsd_type is not None and xsd_type.is_simple():
-        primitive = xsd_type.primitive_type
+        # A union (e.g. a date-time with or without an offset) has no single primitive
+        # type: its values land as written, in a text column, for dbt to interpret.
+        primitive = getattr(xsd_type, "primitive_type", None)
         local = primitive.local_name if primitive is not None else "string"
         pg_type = PG_TYPES.get(local, "text")
         if local == "decimal" and xsd_type.is_derived(xsd_type.maps.types[f"{{{XSD_NS}}}integer"]):

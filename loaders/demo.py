@@ -22,6 +22,12 @@ STEPS = (
         "The ERP's contractors, then a later ERP file with 2 records that break the contract",
         ("erp_contractors.xml", "erp_contractors_rejects.xml"),
     ),
+    (
+        "The CRM's calendar (after the contractors, so that companies resolve), "
+        "with 3 records that break the contract",
+        ("calendar_events.xml",),
+    ),
+    ("The ERP's receivables and credit limits", ("erp_company_financials.xml",)),
 )
 
 
@@ -62,6 +68,35 @@ def _report(settings: ConnectionSettings) -> None:
     )
     queue = ", ".join(f"{row['n']} {row['reason']}" for row in reasons) or "empty"
     print(f"   review queue: {summary['review_items']} ({queue})")
+    _report_calendar_and_financials(settings)
+
+
+def _report_calendar_and_financials(settings: ConnectionSettings) -> None:
+    with connect(settings) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        events = cursor.execute(
+            "select count(*) as total, count(company_id) as with_company,"
+            " (select count(*) from crm.calendar_attendees) as attendees"
+            " from crm.calendar_events"
+        ).fetchone()
+        reasons = cursor.execute(
+            "select reason, count(*) as n from crm.calendar_review group by reason order by reason"
+        ).fetchall()
+    if events["total"]:
+        queue = ", ".join(f"{row['n']} {row['reason']}" for row in reasons) or "empty"
+        print(
+            f"   calendar: {events['total']} events ({events['with_company']} with a company), "
+            f"{events['attendees']} attendees; calendar review: {queue}"
+        )
+    with connect(settings) as conn:
+        total, over, in_review = conn.execute(
+            "select count(*), count(*) filter (where is_over_credit_limit),"
+            " count(*) filter (where is_in_review) from crm.company_financials"
+        ).fetchone()
+    if total:
+        print(
+            f"   financials: {total} company periods, {over} over their credit limit "
+            f"(audit.company_credit_use_over_limit), {in_review} in company_financials_review"
+        )
 
 
 def run_demo() -> int:
@@ -84,6 +119,9 @@ def run_demo() -> int:
         "   crm.company_links        (source system, source id) -> company, first and last load\n"
         "   crm.contractor_review    records not merged, with reason, file and line\n"
         "   crm.load_reconciliation  per file: read = loaded + rejected, linked, in review\n"
+        "   crm.calendar_events      one row per event (source system, uid), latest version\n"
+        "   crm.calendar_review      events whose company or times need a look, with file and line\n"
+        "   crm.company_financials   receivables and credit use per company and period\n"
         "   raw.loads, raw.rejects   every load; records that broke the contract, with line\n"
         "   audit.*                  rows behind any failing data test\n"
         f"   e.g.  crm7 db psql -d {DEMO_DATABASE} -c 'select * from crm.contractor_review'"

@@ -199,3 +199,16 @@ def test_a_new_contract_gets_docs_without_code(tmp_path: Path) -> None:
     assert "`raw.products.sku`" in page
     assert "`raw.products.price`" in page
     assert "<sku>ABC-0001</sku>" in page
+
+
+def test_a_union_and_a_choice_are_described(tmp_path: Path) -> None:
+    calendar = all_contracts(ROOT / "contracts")["urn:crm7:contract:calendar_events:v1"]
+    [page_path, _index] = write_docs([calendar], tmp_path, examples_dir=ROOT / "examples")
+    page = page_path.read_text(encoding="utf-8")
+    assert (
+        "| `<start>` | either `OffsetDateTime` or `LocalDateTime` | required in its branch" in page
+    )
+    assert "| `<startDate>` | date, ISO 8601 `YYYY-MM-DD` | required in its branch" in page
+    assert (ROOT / "docs" / "contracts" / page_path.name).read_text(encoding="utf-8") == page, (
+        "run: crm7 contract docs"
+    )
