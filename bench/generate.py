@@ -2,6 +2,9 @@
 
     python bench/generate.py 1000000 bench/out/contractors-1m.xml [--source-system erp]
         [--seed 7] [--change-every 100 --change-of FILE]
+    python bench/generate.py 1000000 bench/out/documents-1m.xml --entity warehouse_documents
+        (N = document lines, 10 per document; products P00000001.. and counterparties
+        K00000001.. up to --references, written by --entity products / contractors)
 
 NIPs are real checksummed numbers derived from the record number, so every record
 matches a company; spellings vary the way real exports do.
@@ -95,6 +98,95 @@ def write_file(
     return path
 
 
+DOCUMENT_TYPES = ("WZ", "PZ", "RW", "PW", "MM")
+LINES_PER_DOCUMENT = 10
+
+
+def product_xml(number: int) -> str:
+    return (
+        "  <product>\n"
+        f"    <sourceRecordId>P{number:08d}</sourceRecordId>\n"
+        f"    <code>IDX-{number}</code>\n"
+        f"    <name>Towar {number}</name>\n"
+        "    <baseUnit>szt</baseUnit>\n"
+        "    <vatRate>23</vatRate>\n"
+        "    <unit><code>opak</code><factor>12</factor></unit>\n"
+        "  </product>\n"
+    )
+
+
+def write_products_file(path: Path, count: int, source_system: str = "erp") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write(
+            f'<products xmlns="urn:crm7:contract:products:v1" sourceSystem="{source_system}">\n'
+        )
+        for number in range(1, count + 1):
+            out.write(product_xml(number))
+        out.write("</products>\n")
+    return path
+
+
+def document_xml(number: int, references: int, version: int = 0) -> str:
+    """Document number with LINES_PER_DOCUMENT lines (one fewer in a changed version)."""
+    document_type = DOCUMENT_TYPES[number % len(DOCUMENT_TYPES)]
+    line_count = LINES_PER_DOCUMENT - (1 if version else 0)
+    lines = []
+    total = 0
+    for position in range(1, line_count + 1):
+        product = 1 + (number * 7 + position) % references
+        quantity = 1 + (number + position) % 20
+        price = 10 + (product % 90) + version
+        total += quantity * price
+        lines.append(
+            f"    <line><productId>P{product:08d}</productId><quantity>{quantity}</quantity>"
+            f"<unitPrice>{price}.00</unitPrice><value>{quantity * price}.00</value></line>\n"
+        )
+    target = "    <targetWarehouse>MG2</targetWarehouse>\n" if document_type == "MM" else ""
+    counterparty = (
+        f"    <counterpartyId>K{1 + number % references:08d}</counterpartyId>\n"
+        if document_type in ("WZ", "PZ")
+        else ""
+    )
+    return (
+        "  <document>\n"
+        f"    <sourceRecordId>D{number:08d}</sourceRecordId>\n"
+        f"    <type>{document_type}</type>\n"
+        f"    <number>{document_type}/{number}/2026</number>\n"
+        f"    <issueDate>2026-{1 + number % 12:02d}-{1 + number % 28:02d}</issueDate>\n"
+        "    <warehouse>MAIN</warehouse>\n"
+        f"{target}{counterparty}"
+        f"    <totalValue>{total}.00</totalValue>\n" + "".join(lines) + "  </document>\n"
+    )
+
+
+def write_documents_file(
+    path: Path,
+    lines: int,
+    source_system: str = "erp",
+    start: int = 1,
+    change_every: int = 0,
+    version: int = 1,
+    references: int = 1000,
+) -> Path:
+    """Documents start.. holding `lines` lines in all; with change_every, every Nth
+    document is a new version with one line fewer and other prices."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    documents = max(1, lines // LINES_PER_DOCUMENT)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write(
+            '<warehouseDocuments xmlns="urn:crm7:contract:warehouse_documents:v1" '
+            f'sourceSystem="{source_system}">\n'
+        )
+        for number in range(start, start + documents):
+            changed = change_every and number % change_every == 0
+            out.write(document_xml(number, references, version if changed else 0))
+        out.write("</warehouseDocuments>\n")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("count", type=int)
@@ -103,10 +195,29 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=1)
     parser.add_argument("--change-every", type=int, default=0)
     parser.add_argument("--version", type=int, default=1)
-    args = parser.parse_args()
-    write_file(
-        args.output, args.count, args.source_system, args.start, args.change_every, args.version
+    parser.add_argument(
+        "--entity",
+        choices=("contractors", "products", "warehouse_documents"),
+        default="contractors",
     )
+    parser.add_argument("--references", type=int, default=1000)
+    args = parser.parse_args()
+    if args.entity == "products":
+        write_products_file(args.output, args.count, args.source_system)
+    elif args.entity == "warehouse_documents":
+        write_documents_file(
+            args.output,
+            args.count,
+            args.source_system,
+            args.start,
+            args.change_every,
+            args.version,
+            args.references,
+        )
+    else:
+        write_file(
+            args.output, args.count, args.source_system, args.start, args.change_every, args.version
+        )
 
 
 if __name__ == "__main__":

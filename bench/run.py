@@ -1,6 +1,11 @@
 """crm7 benchmark: load and build throughput, peak memory, incremental cost.
 
     python bench/run.py [--sizes 10000 100000 1000000] [--skip-dbt]
+    python bench/run.py --entity warehouse_documents [--sizes 1000000]
+
+With --entity warehouse_documents, sizes count document lines (10 per document); 1,000
+contractors and 1,000 products are loaded and built first so that references resolve,
+and the no-new-data build counts the crm.warehouse_document_lines rows it rewrote.
 
 Runs against database ``crm7_bench`` on crm7's server (recreated), writes the files to
 bench/out/ and prints a Markdown table (paste it into bench/README.md). Measurements:
@@ -29,7 +34,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.generate import write_file
+from bench.generate import write_documents_file, write_file, write_products_file
 from loaders.db import connection_settings
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -78,19 +83,81 @@ INCREMENTAL_TABLES = {
 }
 
 
-def row_versions(settings) -> dict[tuple[str, str], str]:
+def row_versions(
+    settings, tables: dict[str, str] = INCREMENTAL_TABLES
+) -> dict[tuple[str, str], str]:
     versions = {}
     with psycopg.connect(settings.conninfo()) as conn:
-        for table, key in INCREMENTAL_TABLES.items():
+        for table, key in tables.items():
             for row_key, xmin in conn.execute(f"select {key}::text, xmin::text from {table}"):
                 versions[table, row_key] = xmin
     return versions
+
+
+def bench_documents(size: int, env: dict[str, str], settings, skip_dbt: bool) -> dict:
+    """Warehouse documents of `size` lines: load, first build, 1% change, idle build."""
+    crm7 = str(BIN / "crm7")
+    dictionaries = OUT / "dictionaries.xml"
+    dictionaries.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<dictionaries xmlns="urn:crm7:contract:dictionaries:v1" sourceSystem="erp">'
+        "<warehouse><code>MG2</code><name>Magazyn 2</name></warehouse></dictionaries>\n",
+        encoding="utf-8",
+    )
+    references = [
+        dictionaries,
+        write_file(OUT / "contractors-1000.xml", 1000, "erp"),
+        write_products_file(OUT / "products-1000.xml", 1000, "erp"),
+    ]
+    measure([crm7, "load", "--no-progress", *map(str, references)], env)
+    if not skip_dbt:
+        measure([crm7, "dbt", "build", "--quiet"], env)
+    path = OUT / f"documents-{size}.xml"
+    if not path.exists():
+        write_documents_file(path, size, "erp")
+    documents = max(1, size // 10)
+    load_s, load_pss, summary = measure([crm7, "load", "--no-progress", str(path)], env)
+    print(summary.strip(), file=sys.stderr)
+    row = {
+        "lines": size,
+        "documents": documents,
+        "file MB": path.stat().st_size / 1e6,
+        "load s": load_s,
+        "load lines/s": size / load_s,
+        "load documents/s": documents / load_s,
+        "load peak PSS MB": load_pss / 1e6,
+    }
+    if skip_dbt:
+        return row
+    first_s, _, _ = measure([crm7, "dbt", "build", "--quiet"], env)
+    change = write_documents_file(
+        OUT / f"documents-{size}-1pct.xml", size // 100, "erp", change_every=1, version=2
+    )
+    change_load_s, _, _ = measure([crm7, "load", "--no-progress", str(change)], env)
+    second_s, _, _ = measure([crm7, "dbt", "build", "--quiet"], env)
+    before = row_versions(settings, {"crm.warehouse_document_lines": "line_id"})
+    idle_s, _, _ = measure([crm7, "dbt", "build", "--quiet"], env)
+    after = row_versions(settings, {"crm.warehouse_document_lines": "line_id"})
+    row.update(
+        {
+            "dbt first s": first_s,
+            "1% load s": change_load_s,
+            "dbt after 1% s": second_s,
+            "after 1% / first": second_s / first_s,
+            "dbt no new data s": idle_s,
+            "lines rewritten (no new data)": sum(after[key] != before.get(key) for key in after),
+        }
+    )
+    return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--skip-dbt", action="store_true")
+    parser.add_argument(
+        "--entity", choices=("contractors", "warehouse_documents"), default="contractors"
+    )
     args = parser.parse_args()
 
     settings = replace(connection_settings(), dbname=DATABASE)
@@ -99,6 +166,11 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         recreate(settings)
+        if args.entity == "warehouse_documents":
+            row = bench_documents(size, env, settings, args.skip_dbt)
+            rows.append(row)
+            print(row, file=sys.stderr)
+            continue
         path = OUT / f"contractors-{size}.xml"
         if not path.exists():
             write_file(path, size, "erp")

@@ -135,19 +135,21 @@ def dbt_environment(settings=None) -> dict[str, str]:
     return env
 
 
+# dbt commands that read the raw tables; before them every contract's raw tables exist.
+DBT_DATABASE_COMMANDS = frozenset({"build", "run", "test", "seed", "compile", "show"})
+
+
 def ensure_all_raw_tables(settings=None) -> None:
     """Create the raw tables of every contract that do not exist yet.
 
     The staging views read every contract's raw tables, so a build must find them all,
     also for entities no file has been loaded for yet (they are then simply empty).
     """
-    from loaders.contracts import all_contracts
     from loaders.db import connect
-    from loaders.raw_schema import ensure_contract_tables
+    from loaders.raw_schema import ensure_all_contract_tables
 
     with connect(settings or _settings()) as conn:
-        for contract in all_contracts().values():
-            ensure_contract_tables(conn, contract)
+        ensure_all_contract_tables(conn)
 
 
 def run_dbt(arguments: list[str], settings=None):
@@ -160,7 +162,8 @@ def run_dbt(arguments: list[str], settings=None):
     from loaders.db import project_root
 
     root = project_root()
-    ensure_all_raw_tables(settings)
+    if arguments and arguments[0] in DBT_DATABASE_COMMANDS:
+        ensure_all_raw_tables(settings)
     extra = []
     if "--profiles-dir" not in arguments:
         extra += ["--profiles-dir", str(root / "profiles")]
@@ -215,7 +218,9 @@ def cmd_lint_sql(args: argparse.Namespace) -> int:
     for stage in ("full-build branches", "incremental branches"):
         print(f"sqlfluff: {stage}", flush=True)
         if stage == "incremental branches":
-            result = run_dbt(["run", "--empty", "--quiet"], settings)
+            # Seeds first: models reading the canonical dictionaries need their tables.
+            seeded = run_dbt(["seed", "--quiet"], settings)
+            result = run_dbt(["run", "--empty", "--quiet"], settings) if seeded.success else seeded
             if not result.success:
                 print(
                     "crm7: dbt run --empty failed; cannot lint incremental branches",

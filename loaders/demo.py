@@ -28,7 +28,40 @@ STEPS = (
         ("calendar_events.xml",),
     ),
     ("The ERP's receivables and credit limits", ("erp_company_financials.xml",)),
+    (
+        "The ERP's dictionaries (its codes mapped onto canonical ones), products of two "
+        "systems and price lists",
+        ("erp_dictionaries.xml", "erp_products.xml", "shop_products.xml", "erp_prices.xml"),
+    ),
+    (
+        "Stock on 27 November, then the 26 November file loaded late",
+        ("erp_stock_2026-11-27.xml", "erp_stock_2026-11-26.xml"),
+    ),
+    ("The ERP's warehouse documents", ("erp_warehouse_documents.xml",)),
+    (
+        "A later file re-sending one document with changed lines and deleting another",
+        ("erp_warehouse_documents_resend.xml",),
+    ),
 )
+
+INVENTORY_COUNTS = """
+select
+    (select count(*) from crm.products) as products,
+    (select count(*) from crm.products where is_gtin_shared) as products_gtin_shared,
+    (select count(*) from crm.product_prices) as price_periods,
+    (select count(*) from crm.current_prices) as prices_today,
+    (select count(*) from crm.stock_levels) as stock_levels,
+    (select count(*) from crm.stock_history) as stock_history,
+    (select count(*) from crm.warehouse_documents) as documents,
+    (select count(*) from crm.warehouse_document_lines) as document_lines
+"""
+
+# Row counts of every table in audit (rows behind failing data tests), largest first.
+AUDIT_TABLES = """
+select table_name from information_schema.tables
+where table_schema = 'audit' and table_name <> 'crm7_build_state'
+order by table_name
+"""
 
 
 def _recreate_database(settings: ConnectionSettings) -> ConnectionSettings:
@@ -50,7 +83,16 @@ def _build(settings: ConnectionSettings) -> bool:
     return bool(result.success)
 
 
-def _report(settings: ConnectionSettings) -> None:
+def _report(settings: ConnectionSettings, files: tuple[str, ...]) -> None:
+    if all("contractors" in name for name in files):
+        _report_contractors(settings)
+    elif any("calendar" in name or "financials" in name for name in files):
+        _report_calendar_and_financials(settings)
+    else:
+        _report_inventory(settings)
+
+
+def _report_contractors(settings: ConnectionSettings) -> None:
     with connect(settings) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
         summary = cursor.execute("select * from crm.import_summary").fetchone()
         reasons = cursor.execute(
@@ -99,6 +141,31 @@ def _report_calendar_and_financials(settings: ConnectionSettings) -> None:
         )
 
 
+def _report_inventory(settings: ConnectionSettings) -> None:
+    with connect(settings) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        counts = cursor.execute(INVENTORY_COUNTS).fetchone()
+        reasons = cursor.execute(
+            "select reason, count(*) as n from crm.inventory_review group by reason order by reason"
+        ).fetchall()
+        failing = []
+        for row in cursor.execute(AUDIT_TABLES).fetchall():
+            table = psycopg.sql.Identifier("audit", row["table_name"])
+            query = psycopg.sql.SQL("select count(*) as n from {}").format(table)
+            rows = cursor.execute(query).fetchone()["n"]
+            if rows:
+                failing.append(f"{row['table_name']} ({rows})")
+    print(
+        f"   inventory: {counts['products']} products ({counts['products_gtin_shared']} share a "
+        f"GTIN with another system), {counts['price_periods']} price periods "
+        f"({counts['prices_today']} valid today), {counts['stock_levels']} stock levels "
+        f"({counts['stock_history']} in history), {counts['documents']} warehouse documents "
+        f"with {counts['document_lines']} lines"
+    )
+    queue = ", ".join(f"{row['n']} {row['reason']}" for row in reasons) or "empty"
+    print(f"   inventory review: {sum(row['n'] for row in reasons)} ({queue})")
+    print("   checks failing (rows in audit.*): " + (", ".join(failing) or "none"))
+
+
 def run_demo() -> int:
     root = project_root()
     server = connection_settings(root)
@@ -111,7 +178,7 @@ def run_demo() -> int:
             for name in files:
                 print("   load " + load_file(conn, root / "examples" / name).summary())
             ok = _build(settings) and ok
-            _report(settings)
+            _report(settings, files)
 
     print(
         "\n== Where to look ==\n"
@@ -122,6 +189,10 @@ def run_demo() -> int:
         "   crm.calendar_events      one row per event (source system, uid), latest version\n"
         "   crm.calendar_review      events whose company or times need a look, with file and line\n"
         "   crm.company_financials   receivables and credit use per company and period\n"
+        "   crm.dictionary_codes     a client's codes -> canonical codes (seeds crm.canonical_*)\n"
+        "   crm.products, crm.product_units, crm.product_prices, crm.current_prices\n"
+        "   crm.stock_levels, crm.stock_history, crm.warehouse_documents(_lines)\n"
+        "   crm.inventory_review     unknown codes and unresolved references, with file and line\n"
         "   raw.loads, raw.rejects   every load; records that broke the contract, with line\n"
         "   audit.*                  rows behind any failing data test\n"
         f"   e.g.  crm7 db psql -d {DEMO_DATABASE} -c 'select * from crm.contractor_review'"

@@ -127,3 +127,15 @@ def ensure_contract_tables(conn: psycopg.Connection, contract: Contract) -> None
                 continue
             for statement in table_ddl(table):
                 conn.execute(statement)
+
+
+def ensure_all_contract_tables(conn: psycopg.Connection) -> None:
+    """Create the registry and every known contract's raw tables (empty if never loaded).
+
+    dbt's staging views select from every raw table, so a build must find them all even
+    when only some contracts have been loaded yet.
+    """
+    from loaders.contracts import all_contracts
+
+    for contract in all_contracts().values():
+        ensure_contract_tables(conn, contract)

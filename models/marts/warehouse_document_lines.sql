@@ -1,0 +1,137 @@
+{#-
+    One row per line of the latest version of each warehouse document. A document sent
+    again replaces its lines: lines of the new version are merged by (document, line
+    number), and the post_hook removes lines the new version no longer has and all
+    lines of deleted documents. The product resolves to crm.products (same source
+    system); unit is canonical (the product's base unit when not given) and
+    unit_factor its base units per unit, NULL when the product does not know the unit.
+    Incremental: only the lines of warehouse_documents loads newer than the table's
+    highest document_load_id.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='line_id',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "create unique index if not exists warehouse_document_lines_line_uidx on {{ this }} (line_id)",
+            "create index if not exists warehouse_document_lines_document_idx on {{ this }} (document_key)",
+            "delete from {{ this }} as lines using (select document_key, last_load_id, is_deleted from {{ ref('int_warehouse_documents_deduplicated') }} where deduplicated_load_id = (select max(deduplicated_load_id) from {{ ref('int_warehouse_documents_deduplicated') }})) as documents where documents.document_key = lines.document_key and (documents.is_deleted or lines.document_load_id <> documents.last_load_id)",
+            "{{ crm7_analyze_if_written(this) }}",
+        ],
+    )
+}}
+
+{%- set new_load_ids = crm7_new_load_ids(ref('stg_raw__loads'), 'warehouse_documents', 'document_load_id') %}
+{%- set load_id_list = new_load_ids | join(', ') if new_load_ids else 'null' %}
+
+with
+
+lines as (
+
+    select * from {{ ref('stg_raw__warehouse_document_lines') }}
+
+),
+
+deduplicated as (
+
+    select * from {{ ref('int_warehouse_documents_deduplicated') }}
+
+),
+
+products as (
+
+    select * from {{ ref('products') }}
+
+),
+
+product_units as (
+
+    select * from {{ ref('product_units') }}
+
+),
+
+unit_factors as (
+
+    select distinct on (product_key, unit)
+        product_key,
+        unit,
+        factor
+    from product_units
+    where unit is not null
+    order by product_key asc, unit asc, is_base_unit desc
+
+),
+
+lookup as (
+
+    select * from {{ ref('int_dictionary_lookup') }}
+
+),
+
+current_lines as (
+
+    select
+        lines.*,
+        deduplicated.document_key,
+        deduplicated.source_system,
+        {{ source_record_key('deduplicated.source_system', 'lines.product_source_id') }} as product_key
+    from lines
+    inner join deduplicated
+        on
+            lines.load_id = deduplicated.last_load_id
+            and lines.record_no = deduplicated.record_no
+    where
+        lines.load_id in ({{ load_id_list }})
+        and not deduplicated.is_deleted
+
+),
+
+resolved as (
+
+    select
+        current_lines.*,
+        products.product_key is not null as is_product_known,
+        coalesce(units.canonical_code, case when current_lines.unit_code is null then products.base_unit end)
+            as unit
+    from current_lines
+    left join products
+        on current_lines.product_key = products.product_key
+    left join lookup as units
+        on
+            current_lines.source_system = units.source_system
+            and units.dictionary = 'unit'
+            and lower(current_lines.unit_code) = units.code_key
+
+),
+
+final as (
+
+    select
+        resolved.document_key,
+        resolved.line_no,
+        resolved.source_system,
+        resolved.product_key,
+        resolved.product_source_id,
+        resolved.is_product_known,
+        resolved.quantity,
+        resolved.unit_code,
+        resolved.unit,
+        unit_factors.factor as unit_factor,
+        resolved.unit_price,
+        resolved.line_value,
+        resolved.load_id as document_load_id,
+        resolved.record_no,
+        resolved.source_line,
+        resolved.quantity * resolved.unit_price as computed_value,
+        md5(resolved.document_key || '|' || resolved.line_no::text) as line_id
+    from resolved
+    left join unit_factors
+        on
+            resolved.product_key = unit_factors.product_key
+            and resolved.unit = unit_factors.unit
+
+)
+
+select * from final
