@@ -17,6 +17,9 @@ Mapping rules, applied to every contract alike:
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -247,12 +250,52 @@ def read_contract(path: Path) -> Contract:
 @cache
 def all_contracts(directory: Path | None = None) -> dict[str, Contract]:
     """Every contract under ``contracts/``, by namespace."""
-    directory = directory or contracts_dir()
+    if directory is None:
+        return _cached_project_contracts(contracts_dir())
+    return _read_contracts(directory)
+
+
+def _read_contracts(directory: Path) -> dict[str, Contract]:
     found: dict[str, Contract] = {}
     for path in sorted(directory.glob("*/v*/*.xsd")):
         contract = read_contract(path)
         found[contract.namespace] = contract
     return found
+
+
+def _cached_project_contracts(directory: Path) -> dict[str, Contract]:
+    """The project's contracts, kept in the user's cache folder between processes.
+
+    Reading the XSDs with xmlschema costs ~0.3 s, paid by every ``crm7 load`` and
+    ``crm7 dbt`` call; the table layouts change only when a contract file (or this
+    module) does, which is what the cache key records.
+    """
+    xsds = sorted(directory.glob("*/v*/*.xsd"))
+    key = [
+        (str(path), stat.st_mtime_ns, stat.st_size)
+        for path in (*xsds, Path(__file__))
+        for stat in (path.stat(),)
+    ]
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
+    cache_file = cache_home / "crm7" / f"contracts-{folder}.pickle"
+    try:
+        with cache_file.open("rb") as handle:
+            cached_key, contracts = pickle.load(handle)
+        if cached_key == key:
+            return contracts
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, TypeError):
+        pass  # no cache yet, or one written by another version: read the contracts
+    contracts = _read_contracts(directory)
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_name(f"{cache_file.name}.{os.getpid()}")
+        with partial.open("wb") as handle:
+            pickle.dump((key, contracts), handle)
+        partial.replace(cache_file)  # atomic: concurrent loaders never read half a file
+    except OSError:
+        pass  # a read-only checkout still works, only slower
+    return contracts
 
 
 def contract_for_namespace(namespace: str | None) -> Contract:
