@@ -3,10 +3,12 @@
     build whose data tests all passed ("tested watermark", audit.crm7_build_state).
 
     Why this is safe: every row these models write is stamped with the build's load id
-    (dedup last_load_id, matched matched_load_id, companies and links updated_load_id),
-    which is higher than any load id of an earlier build that wrote rows; rows are never
-    deleted by an incremental build. So a row not stamped above the watermark is
-    unchanged since it passed every test. Uniqueness across old and new rows is enforced
+    (dedup last_load_id, matched matched_load_id, companies and links updated_load_id;
+    warehouse documents deduplicated_load_id / updated_load_id, their lines the
+    document's load id), which is higher than any load id of an earlier build that wrote
+    rows. Rows are never deleted, except warehouse documents deleted at the source (and
+    their lines, together): a row-scoped test's result for the rows left does not change.
+    So a row not stamped above the watermark is unchanged since it passed every test. Uniqueness across old and new rows is enforced
     by PostgreSQL on every row (primary keys / unique indexes, see crm7_scoped_models;
     company_links (source_system, source_record_id): unique index in its post_hook),
     so the scoped `unique` test keeps its guarantee. The watermark
@@ -32,6 +34,13 @@
         'companies': {'column': 'updated_load_id', 'enforced_unique': ['company_id', 'nip']},
         'company_links': {'column': 'updated_load_id', 'enforced_unique': ['link_id'],
             'enforced_unique_combinations': [['source_system', 'source_record_id']]},
+        'int_warehouse_documents_deduplicated': {'column': 'deduplicated_load_id', 'enforced_unique': ['document_key']},
+        'warehouse_documents': {'column': 'updated_load_id', 'enforced_unique': ['document_key']},
+        'warehouse_document_lines': {'column': 'document_load_id', 'enforced_unique': ['line_id']},
+        'stg_raw__warehouse_documents': {'column': 'load_id', 'raw': true,
+            'enforced_unique': ['document_record_id']},
+        'stg_raw__warehouse_document_lines': {'column': 'load_id', 'raw': true,
+            'enforced_unique_combinations': [['load_id', 'record_no', 'line_no']]},
         'stg_raw__contractors': {'column': 'load_id', 'raw': true,
             'enforced_unique': ['contractor_record_id']},
         'stg_raw__contractor_addresses': {'column': 'load_id', 'raw': true,
@@ -212,7 +221,7 @@
 {#- Post-hook: create the indexes a model needs, each only if it is missing. CREATE INDEX
     IF NOT EXISTS would lock the table first, waiting for (and, after deadlock_timeout,
     cancelling) an autovacuum of it on every build; the catalog lookup locks nothing.
-    indexes: list of {'name': ..., 'columns': [...], 'unique': bool}. -#}
+    indexes: list of {'name': ..., 'columns': [...], 'unique': bool, 'where': partial-index predicate}. -#}
 {% macro crm7_ensure_indexes(relation, indexes) -%}
     {%- set target_relation = relation.include(database=false) -%}
     do $crm7$
@@ -220,7 +229,8 @@
     {%- for index in indexes %}
         if to_regclass('{{ target_relation.schema }}.{{ index.name }}') is null then
             create {{ 'unique ' if index.get('unique') }}index {{ index.name }}
-                on {{ target_relation }} ({{ index.columns | join(', ') }});
+                on {{ target_relation }} ({{ index.columns | join(', ') }})
+                {%- if index.get('where') %} where {{ index.where }}{% endif %};
         end if;
     {%- endfor %}
     end

@@ -13,8 +13,10 @@
         unique_key='document_key',
         on_schema_change='append_new_columns',
         post_hook=[
-            "create unique index if not exists int_warehouse_documents_deduplicated_key_uidx on {{ this }} (document_key)",
-            "create index if not exists int_warehouse_documents_deduplicated_build_idx on {{ this }} (deduplicated_load_id)",
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'int_warehouse_documents_deduplicated_key_uidx', 'columns': ['document_key'], 'unique': true},
+                {'name': 'int_warehouse_documents_deduplicated_build_idx', 'columns': ['deduplicated_load_id']},
+            ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
     )

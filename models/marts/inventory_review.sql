@@ -3,49 +3,51 @@
     code no dictionary knows and every reference that does not resolve. The record
     itself stays where it is (crm.products, crm.product_prices, crm.stock_levels,
     crm.warehouse_documents, ...); this view says what is wrong with it, with file and
-    line. A view: it always reflects the current state.
+    line. A view: it always reflects the current state. Its import CTEs are not
+    materialized, so each check reads only its rows (partial indexes on the big tables)
+    instead of a copy of every warehouse document line.
 -#}
 {{ config(materialized='view') }}
 
 with
 
-dictionary_codes as (
+dictionary_codes as not materialized (
 
     select * from {{ ref('dictionary_codes') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('products') }}
 
 ),
 
-product_units as (
+product_units as not materialized (
 
     select * from {{ ref('product_units') }}
 
 ),
 
-prices as (
+prices as not materialized (
 
     select * from {{ ref('product_prices') }}
 
 ),
 
-stock as (
+stock as not materialized (
 
     select * from {{ ref('stock_levels') }}
 
 ),
 
-documents as (
+documents as not materialized (
 
     select * from {{ ref('warehouse_documents') }}
 
 ),
 
-document_lines as (
+document_lines as not materialized (
 
     select * from {{ ref('warehouse_document_lines') }}
 

@@ -15,8 +15,11 @@
         unique_key='line_id',
         on_schema_change='append_new_columns',
         post_hook=[
-            "create unique index if not exists warehouse_document_lines_line_uidx on {{ this }} (line_id)",
-            "create index if not exists warehouse_document_lines_document_idx on {{ this }} (document_key)",
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'warehouse_document_lines_document_idx', 'columns': ['document_key']},
+                {'name': 'warehouse_document_lines_document_load_idx', 'columns': ['document_load_id']},
+                {'name': 'warehouse_document_lines_review_idx', 'columns': ['document_key'], 'where': 'not is_product_known or unit is null'},
+            ]) }}",
             "delete from {{ this }} as lines using (select document_key, last_load_id, is_deleted from {{ ref('int_warehouse_documents_deduplicated') }} where deduplicated_load_id = (select max(deduplicated_load_id) from {{ ref('int_warehouse_documents_deduplicated') }})) as documents where documents.document_key = lines.document_key and (documents.is_deleted or lines.document_load_id <> documents.last_load_id)",
             "{{ crm7_analyze_if_written(this) }}",
         ],

@@ -14,9 +14,11 @@
         unique_key='document_key',
         on_schema_change='append_new_columns',
         post_hook=[
-            "create unique index if not exists warehouse_documents_key_uidx on {{ this }} (document_key)",
-            "create index if not exists warehouse_documents_company_idx on {{ this }} (company_id)",
-            "create index if not exists warehouse_documents_unresolved_idx on {{ this }} (document_key) where counterparty_status = 'unresolved'",
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'warehouse_documents_company_idx', 'columns': ['company_id']},
+                {'name': 'warehouse_documents_updated_load_idx', 'columns': ['updated_load_id']},
+                {'name': 'warehouse_documents_unresolved_idx', 'columns': ['document_key'], 'where': \"counterparty_status = 'unresolved'\"},
+            ]) }}",
             "delete from {{ this }} where is_deleted",
             "{{ crm7_analyze_if_written(this) }}",
         ],
