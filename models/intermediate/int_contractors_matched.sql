@@ -29,6 +29,7 @@
                 {'name': 'int_contractors_matched_nip_idx', 'columns': ['source_system', 'nip']},
                 {'name': 'int_contractors_matched_company_idx', 'columns': ['company_id']},
                 {'name': 'int_contractors_matched_load_idx', 'columns': ['matched_load_id']},
+                {'name': 'int_contractors_matched_review_idx', 'columns': ['contractor_key'], 'where': \"decision = 'review'\"},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
