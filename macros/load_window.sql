@@ -36,41 +36,6 @@
 {%- endmacro %}
 
 {#-
-    The ids of the 'loaded' loads an incremental contractors build processes, queried
-    at run time: newer than the model's watermark (max(last_load_id) of {{ this }} on
-    an incremental run, 0 otherwise) and older than the first load still running.
-    Returned as a list of integers (empty at parse time and when there is nothing new).
--#}
-{% macro new_contractor_load_ids(loads_relation) -%}
-    {%- if not execute or load_relation(loads_relation) is none -%}
-        {{ return([]) }}
-    {%- endif -%}
-    {%- if is_incremental() -%}
-        {%- set watermark_sql -%}
-            select coalesce(max(last_load_id), 0) from {{ this }}
-        {%- endset -%}
-        {%- set watermark = run_query(watermark_sql).columns[0].values()[0] -%}
-    {%- else -%}
-        {%- set watermark = 0 -%}
-    {%- endif -%}
-    {%- set loads_sql -%}
-        with loads as (select * from {{ loads_relation }})
-        select load_id
-        from loads
-        where
-            status = 'loaded'
-            and load_id > {{ watermark }}
-            and load_id < {{ load_window_upper_bound('loads') }}
-        order by load_id
-    {%- endset -%}
-    {%- set load_ids = [] -%}
-    {%- for row in run_query(loads_sql).rows -%}
-        {%- do load_ids.append(row[0] | int) -%}
-    {%- endfor -%}
-    {{ return(load_ids) }}
-{%- endmacro %}
-
-{#-
     max(column) of an incremental model's own table as a literal, queried at run time
     so that the planner sees a constant (an InitPlan parameter gets a blind 1/3
     selectivity guess and turns small incremental reads into full scans). In unit

@@ -2,8 +2,7 @@
     The ids of the 'loaded' loads of one contract that an incremental build processes,
     queried at run time: newer than the model's watermark (max(watermark_column) of
     {{ this }} on an incremental run, 0 otherwise) and older than the first load still
-    running (load_window_upper_bound). The generic form of new_contractor_load_ids,
-    restricted to one contract's loads. Returned as a list of integers (empty at parse
+    running (load_window_upper_bound). Returned as a list of integers (empty at parse
     time and when there is nothing new).
 -#}
 {% macro crm7_new_load_ids(loads_relation, contract_name, watermark_column='last_load_id') -%}

@@ -16,7 +16,7 @@
     )
 }}
 
-{%- set new_load_ids = new_contractor_load_ids(ref('stg_raw__loads')) %}
+{%- set new_load_ids = crm7_new_load_ids(ref('stg_raw__loads'), 'contractors') %}
 
 with
 
