@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -123,6 +124,36 @@ def row_versions(
     return versions
 
 
+def measure_builds(env, settings, write_change, tables: dict[str, str], unit: str) -> dict:
+    """The three timed production builds: the first; one after loading the 1% change
+    (the file ``write_change()`` writes); one with no new data. Rows of ``tables``
+    rewritten by the last two are counted by xmin. Each build starts once autovacuum
+    is idle."""
+    crm7 = str(BIN / "crm7")
+    wait_for_autovacuum(settings)
+    first_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
+    vacuum_s = wait_for_autovacuum(settings)
+    change = write_change()
+    change_load_s, _, _ = measure([crm7, "load", "--no-progress", str(change)], env)
+    first_versions = row_versions(settings, tables)
+    wait_for_autovacuum(settings)
+    second_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
+    before = row_versions(settings, tables)
+    wait_for_autovacuum(settings)
+    idle_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
+    after = row_versions(settings, tables)
+    return {
+        "dbt first s": first_s,
+        "autovacuum after first s": vacuum_s,
+        "1% load s": change_load_s,
+        "dbt after 1% s": second_s,
+        "after 1% / first": second_s / first_s,
+        f"{unit} rewritten (1%)": sum(before[key] != first_versions.get(key) for key in before),
+        "dbt no new data s": idle_s,
+        f"{unit} rewritten (no new data)": sum(after[key] != before.get(key) for key in after),
+    }
+
+
 def bench_documents(size: int, env: dict[str, str], settings, skip_dbt: bool) -> dict:
     """Warehouse documents of `size` lines: load, first build, 1% change, idle build."""
     crm7 = str(BIN / "crm7")
@@ -158,29 +189,21 @@ def bench_documents(size: int, env: dict[str, str], settings, skip_dbt: bool) ->
     }
     if skip_dbt:
         return row
-    wait_for_autovacuum(settings)
-    first_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
-    vacuum_s = wait_for_autovacuum(settings)
-    change = write_documents_file(
-        OUT / f"documents-{size}-1pct.xml", size // 100, "erp", change_every=1, version=2
-    )
-    change_load_s, _, _ = measure([crm7, "load", "--no-progress", str(change)], env)
-    wait_for_autovacuum(settings)
-    second_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
-    before = row_versions(settings, {"crm.warehouse_document_lines": "line_id"})
-    wait_for_autovacuum(settings)
-    idle_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
-    after = row_versions(settings, {"crm.warehouse_document_lines": "line_id"})
     row.update(
-        {
-            "dbt first s": first_s,
-            "autovacuum after first s": vacuum_s,
-            "1% load s": change_load_s,
-            "dbt after 1% s": second_s,
-            "after 1% / first": second_s / first_s,
-            "dbt no new data s": idle_s,
-            "lines rewritten (no new data)": sum(after[key] != before.get(key) for key in after),
-        }
+        measure_builds(
+            env,
+            settings,
+            partial(
+                write_documents_file,
+                OUT / f"documents-{size}-1pct.xml",
+                size // 100,
+                "erp",
+                change_every=1,
+                version=2,
+            ),
+            {"crm.warehouse_document_lines": "line_id"},
+            "lines",
+        )
     )
     return row
 
@@ -228,40 +251,22 @@ def main() -> None:
         }
         print(summary.strip(), file=sys.stderr)
         if not args.skip_dbt:
-            wait_for_autovacuum(settings)
-            first_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
-            vacuum_s = wait_for_autovacuum(settings)
-            change = write_file(
-                OUT / f"contractors-{size}-1pct.xml",
-                size // 100,
-                "erp",
-                start=1,
-                change_every=1,
-                version=2,
-            )
-            change_load_s, _, _ = measure([crm7, "load", "--no-progress", str(change)], env)
-            first_versions = row_versions(settings)
-            wait_for_autovacuum(settings)
-            second_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
-            before = row_versions(settings)
-            wait_for_autovacuum(settings)
-            idle_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
-            after = row_versions(settings)
             row.update(
-                {
-                    "dbt first s": first_s,
-                    "autovacuum after first s": vacuum_s,
-                    "1% load s": change_load_s,
-                    "dbt after 1% s": second_s,
-                    "after 1% / first": second_s / first_s,
-                    "rows rewritten (1%)": sum(
-                        before[key] != first_versions.get(key) for key in before
+                measure_builds(
+                    env,
+                    settings,
+                    partial(
+                        write_file,
+                        OUT / f"contractors-{size}-1pct.xml",
+                        size // 100,
+                        "erp",
+                        start=1,
+                        change_every=1,
+                        version=2,
                     ),
-                    "dbt no new data s": idle_s,
-                    "rows rewritten (no new data)": sum(
-                        after[key] != before.get(key) for key in after
-                    ),
-                }
+                    INCREMENTAL_TABLES,
+                    "rows",
+                )
             )
         rows.append(row)
         print(row, file=sys.stderr)
