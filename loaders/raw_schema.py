@@ -111,6 +111,23 @@ def ensure_contract_tables(conn: psycopg.Connection, contract: Contract) -> None
     Only missing tables and columns are touched: ALTER TABLE locks the table exclusively
     until commit, which would serialise concurrent loads for their whole length.
     """
+    _ensure_tables(conn, contract.tables)
+
+
+def ensure_all_contract_tables(conn: psycopg.Connection) -> None:
+    """Create the registry and every known contract's raw tables (empty if never loaded).
+
+    dbt's staging views select from every raw table, so a build must find them all even
+    when only some contracts have been loaded yet. One transaction and one catalog
+    query for all of them: this runs before every dbt command.
+    """
+    from loaders.contracts import all_contracts
+
+    tables = [table for contract in all_contracts().values() for table in contract.tables]
+    _ensure_tables(conn, tables)
+
+
+def _ensure_tables(conn: psycopg.Connection, tables: list[Table]) -> None:
     with conn.transaction():
         ensure_registry(conn)
         existing = {
@@ -121,21 +138,9 @@ def ensure_contract_tables(conn: psycopg.Connection, contract: Contract) -> None
                 (RAW_SCHEMA,),
             )
         }
-        for table in contract.tables:
+        for table in tables:
             wanted = {(table.name, column.name) for column in table.columns}
             if (table.name, "_load_id") in existing and wanted <= existing:
                 continue
             for statement in table_ddl(table):
                 conn.execute(statement)
-
-
-def ensure_all_contract_tables(conn: psycopg.Connection) -> None:
-    """Create the registry and every known contract's raw tables (empty if never loaded).
-
-    dbt's staging views select from every raw table, so a build must find them all even
-    when only some contracts have been loaded yet.
-    """
-    from loaders.contracts import all_contracts
-
-    for contract in all_contracts().values():
-        ensure_contract_tables(conn, contract)
