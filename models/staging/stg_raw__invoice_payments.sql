@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'invoice_payments') }}
+
+),
+
+renamed as (
+
+    select
+        _load_id as load_id,
+        _record_no as record_no,
+        _position as payment_no,
+        _source_line as source_line,
+        date as payment_date,
+        amount,
+        coalesce(overpayment, false) as is_overpayment,
+        reference as payment_reference,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
