@@ -2,10 +2,14 @@
 
     python bench/run.py [--sizes 10000 100000 1000000] [--skip-dbt]
     python bench/run.py --entity warehouse_documents [--sizes 1000000]
+    python bench/run.py --entity invoices [--sizes 1000000] [--skip-dbt]
 
-With --entity warehouse_documents, sizes count document lines (10 per document); 1,000
-contractors and 1,000 products are loaded and built first so that references resolve,
-and the no-new-data build counts the crm.warehouse_document_lines rows it rewrote.
+With --entity warehouse_documents or invoices, sizes count document / invoice lines (10
+per document or invoice; load lines/s and documents/s or invoices/s are reported);
+1,000 contractors and 1,000 products are loaded and built first so that references
+resolve; the file must load with no record rejected. The 1% and no-new-data builds
+count the rows they rewrote of crm.warehouse_document_lines, or of crm.invoices and
+crm.invoice_lines together.
 
 Runs against database ``crm7_bench`` on crm7's server (recreated), writes the files to
 bench/out/ and prints a Markdown table (paste it into bench/README.md). Measurements:
@@ -27,7 +31,8 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -36,7 +41,12 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.generate import write_documents_file, write_file, write_products_file
+from bench.generate import (
+    write_documents_file,
+    write_file,
+    write_invoices_file,
+    write_products_file,
+)
 from loaders.db import connection_settings
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -154,57 +164,100 @@ def measure_builds(env, settings, write_change, tables: dict[str, str], unit: st
     }
 
 
-def bench_documents(size: int, env: dict[str, str], settings, skip_dbt: bool) -> dict:
-    """Warehouse documents of `size` lines: load, first build, 1% change, idle build."""
+@dataclass(frozen=True)
+class LinesEntity:
+    """An entity whose sizes count lines, 10 per record (a document, an invoice)."""
+
+    file: str  # bench/out/<file>-<size>.xml
+    records: str  # what a record is called in the table
+    write: Callable[..., Path]  # write(path, lines, source_system, **change) -> path
+    tables: dict[str, str]  # incremental tables (by key) whose rewritten rows are counted
+    unit: str  # what the rewritten rows are called in the table
+    warehouse: bool = False  # needs the own warehouse MG2 from a dictionaries file
+
+
+LINES_ENTITIES = {
+    "warehouse_documents": LinesEntity(
+        "documents",
+        "documents",
+        write_documents_file,
+        {"crm.warehouse_document_lines": "line_id"},
+        "lines",
+        warehouse=True,
+    ),
+    "invoices": LinesEntity(
+        "invoices",
+        "invoices",
+        write_invoices_file,
+        {"crm.invoices": "invoice_key", "crm.invoice_lines": "line_id"},
+        "rows",
+    ),
+}
+
+
+def require_no_rejects(settings, path: Path) -> None:
+    """Every bench file must load whole: stop if any load so far rejected a record."""
+    with psycopg.connect(settings.conninfo()) as conn:
+        (rejected,) = conn.execute(
+            "select coalesce(sum(records_rejected), 0) from raw.loads"
+        ).fetchone()
+    if rejected:
+        raise SystemExit(f"{path}: {rejected} records rejected (see raw.rejects)")
+
+
+def bench_lines(
+    entity: LinesEntity, size: int, env: dict[str, str], settings, skip_dbt: bool
+) -> dict:
+    """`size` lines of a lines entity: load, first build, 1% change, idle build.
+
+    1,000 contractors and 1,000 products (and, for documents, the warehouse MG2) are
+    loaded and built first, so that every reference resolves."""
     crm7 = str(BIN / "crm7")
-    dictionaries = OUT / "dictionaries.xml"
-    dictionaries.write_text(
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<dictionaries xmlns="urn:crm7:contract:dictionaries:v1" sourceSystem="erp">'
-        "<warehouse><code>MG2</code><name>Magazyn 2</name></warehouse></dictionaries>\n",
-        encoding="utf-8",
-    )
     references = [
-        dictionaries,
         write_file(OUT / "contractors-1000.xml", 1000, "erp"),
         write_products_file(OUT / "products-1000.xml", 1000, "erp"),
     ]
+    if entity.warehouse:
+        dictionaries = OUT / "dictionaries.xml"
+        dictionaries.write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<dictionaries xmlns="urn:crm7:contract:dictionaries:v1" sourceSystem="erp">'
+            "<warehouse><code>MG2</code><name>Magazyn 2</name></warehouse></dictionaries>\n",
+            encoding="utf-8",
+        )
+        references.insert(0, dictionaries)
     measure([crm7, "load", "--no-progress", *map(str, references)], env)
     if not skip_dbt:
         measure([crm7, *PRODUCTION_BUILD], env)
-    path = OUT / f"documents-{size}.xml"
+    path = OUT / f"{entity.file}-{size}.xml"
     if not path.exists():
-        write_documents_file(path, size, "erp")
-    documents = max(1, size // 10)
+        entity.write(path, size, "erp")
+    records = max(1, size // 10)
     load_s, load_pss, summary = measure([crm7, "load", "--no-progress", str(path)], env)
     print(summary.strip(), file=sys.stderr)
+    require_no_rejects(settings, path)
     row = {
         "lines": size,
-        "documents": documents,
+        entity.records: records,
         "file MB": path.stat().st_size / 1e6,
         "load s": load_s,
         "load lines/s": size / load_s,
-        "load documents/s": documents / load_s,
+        f"load {entity.records}/s": records / load_s,
         "load peak PSS MB": load_pss / 1e6,
     }
     if skip_dbt:
         return row
+    change = OUT / f"{entity.file}-{size}-1pct.xml"
     row.update(
         measure_builds(
             env,
             settings,
-            partial(
-                write_documents_file,
-                OUT / f"documents-{size}-1pct.xml",
-                size // 100,
-                "erp",
-                change_every=1,
-                version=2,
-            ),
-            {"crm.warehouse_document_lines": "line_id"},
-            "lines",
+            partial(entity.write, change, size // 100, "erp", change_every=1, version=2),
+            entity.tables,
+            entity.unit,
         )
     )
+    require_no_rejects(settings, change)
     return row
 
 
@@ -212,9 +265,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--skip-dbt", action="store_true")
-    parser.add_argument(
-        "--entity", choices=("contractors", "warehouse_documents"), default="contractors"
-    )
+    parser.add_argument("--entity", choices=("contractors", *LINES_ENTITIES), default="contractors")
     args = parser.parse_args()
 
     settings = replace(connection_settings(), dbname=DATABASE)
@@ -223,8 +274,8 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         recreate(settings)
-        if args.entity == "warehouse_documents":
-            row = bench_documents(size, env, settings, args.skip_dbt)
+        if args.entity in LINES_ENTITIES:
+            row = bench_lines(LINES_ENTITIES[args.entity], size, env, settings, args.skip_dbt)
             rows.append(row)
             print(row, file=sys.stderr)
             continue

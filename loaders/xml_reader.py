@@ -170,14 +170,17 @@ def iter_record_batches(
     batch_size: int = 1000,
     segment: Segment = WHOLE_FILE,
     progress: SegmentProgress | None = None,
+    batch_bytes: int = 1 << 20,
 ) -> Iterator[list[Record]]:
     """Stream a file's (or a segment's) records in validated batches, in constant memory.
 
     Records are numbered in file order, from ``segment.first_number + 1``; line numbers
     are the file's. Each batch is validated in one pass; only a batch that fails is
-    validated record by record to name the culprits. Anything under the root that is
-    not a record is yielded as an invalid record: nothing goes unaccounted. Elements are
-    freed once the caller is done with the batch.
+    validated record by record to name the culprits. A batch ends at ``batch_size``
+    records or after ``batch_bytes`` of the file, whichever comes first, so that large
+    records (an invoice with its lines) do not make a batch, and memory, grow. Anything
+    under the root that is not a record is yielded as an invalid record: nothing goes
+    unaccounted. Elements are freed once the caller is done with the batch.
     """
     contract = header.contract
     tables = {table.tag: table for table in contract.records}
@@ -187,10 +190,13 @@ def iter_record_batches(
     holder = None
     root = None
     reader = SegmentReader(path, segment)
+    flushed_at = 0  # reader.bytes_read at the end of the last batch
 
     def flush() -> list[Record]:
+        nonlocal flushed_at
         records = _validate_batch(holder, pending, tables, schema, contract, segment)
         pending.clear()
+        flushed_at = reader.bytes_read
         progress.items = numbered - segment.first_number
         progress.bytes_read = reader.bytes_read
         return records
@@ -215,7 +221,7 @@ def iter_record_batches(
                     numbered += 1
                     holder.append(item)
                     pending.append((numbered, item, item is element))
-            if len(pending) >= batch_size:
+            if len(pending) >= batch_size or reader.bytes_read - flushed_at >= batch_bytes:
                 yield flush()
                 holder.clear()
         root = context.root
