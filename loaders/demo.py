@@ -42,7 +42,20 @@ STEPS = (
         "A later file re-sending one document with changed lines and deleting another",
         ("erp_warehouse_documents_resend.xml",),
     ),
+    (
+        "The ERP's invoices: EUR, a correction of a correction, buyers without a NIP, partial "
+        "payments and an overpayment, with 2 records that break the contract",
+        ("erp_invoices.xml",),
+    ),
+    (
+        "A later file re-sending an invoice with a payment, deleting a pro forma and adding a "
+        "third correction",
+        ("erp_invoices_resend.xml",),
+    ),
 )
+
+# Receivables are computed as of this day, so that the demo always tells the same story.
+DEMO_AS_OF_DATE = "2026-11-30"
 
 INVENTORY_COUNTS = """
 select
@@ -74,7 +87,7 @@ def _recreate_database(settings: ConnectionSettings) -> ConnectionSettings:
 def _build(settings: ConnectionSettings) -> bool:
     from loaders.cli import run_dbt
 
-    result = run_dbt(["build", "--quiet"], settings)
+    result = run_dbt(["build", "--quiet", "--vars", f"{{as_of_date: {DEMO_AS_OF_DATE}}}"], settings)
     statuses = Counter(
         str(getattr(node, "status", "")) for node in (getattr(result.result, "results", None) or [])
     )
@@ -84,7 +97,9 @@ def _build(settings: ConnectionSettings) -> bool:
 
 
 def _report(settings: ConnectionSettings, files: tuple[str, ...]) -> None:
-    if all("contractors" in name for name in files):
+    if any("invoices" in name for name in files):
+        _report_invoices(settings)
+    elif all("contractors" in name for name in files):
         _report_contractors(settings)
     elif any("calendar" in name or "financials" in name for name in files):
         _report_calendar_and_financials(settings)
@@ -166,6 +181,61 @@ def _report_inventory(settings: ConnectionSettings) -> None:
     print("   checks failing (rows in audit.*): " + (", ".join(failing) or "none"))
 
 
+def _report_invoices(settings: ConnectionSettings) -> None:
+    with connect(settings) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        invoices = cursor.execute(
+            "select count(*) as total, count(*) filter (where is_correction) as corrections,"
+            " count(*) filter (where currency_code <> 'PLN') as foreign_currency,"
+            " count(company_id) as with_company,"
+            " (select count(*) from crm.invoice_lines) as lines,"
+            " (select count(*) from crm.invoice_payments) as payments"
+            " from crm.invoices"
+        ).fetchone()
+        reasons = cursor.execute(
+            "select reason, count(*) as n from crm.invoice_review group by reason order by reason"
+        ).fetchall()
+        ageing = cursor.execute(
+            "select count(*) as companies, coalesce(sum(receivables_current_pln), 0) as current,"
+            " coalesce(sum(receivables_overdue_pln), 0) as overdue,"
+            " coalesce(sum(overdue_over_90_pln), 0) as over_90"
+            " from crm.receivables_ageing"
+        ).fetchone()
+        comparison = cursor.execute(
+            "select comparison_status, count(*) as n from crm.company_financials"
+            " group by comparison_status order by comparison_status"
+        ).fetchall()
+        disagreements = cursor.execute(
+            "select count(*) as n from crm.company_financials_disagreements"
+        ).fetchone()
+        failing = []
+        for row in cursor.execute(AUDIT_TABLES).fetchall():
+            if "invoice" not in row["table_name"]:
+                continue
+            table = psycopg.sql.Identifier("audit", row["table_name"])
+            query = psycopg.sql.SQL("select count(*) as n from {}").format(table)
+            rows = cursor.execute(query).fetchone()["n"]
+            if rows:
+                failing.append(f"{row['table_name']} ({rows})")
+    print(
+        f"   invoices: {invoices['total']} ({invoices['corrections']} corrections, "
+        f"{invoices['foreign_currency']} in a foreign currency, {invoices['with_company']} with "
+        f"a company), {invoices['lines']} lines, {invoices['payments']} payments"
+    )
+    queue = ", ".join(f"{row['n']} {row['reason']}" for row in reasons) or "empty"
+    print(f"   invoice review: {sum(row['n'] for row in reasons)} ({queue})")
+    print(
+        f"   receivables on {DEMO_AS_OF_DATE}: {ageing['companies']} companies, "
+        f"{ageing['current']} PLN not yet due, {ageing['overdue']} PLN overdue "
+        f"({ageing['over_90']} PLN more than 90 days)"
+    )
+    statuses = ", ".join(f"{row['n']} {row['comparison_status']}" for row in comparison)
+    print(
+        f"   sent financials vs invoices: {statuses or 'none sent'}; "
+        f"{disagreements['n']} figures in crm.company_financials_disagreements"
+    )
+    print("   invoice checks failing (rows in audit.*): " + (", ".join(failing) or "none"))
+
+
 def run_demo() -> int:
     root = project_root()
     server = connection_settings(root)
@@ -193,6 +263,10 @@ def run_demo() -> int:
         "   crm.products, crm.product_units, crm.product_prices, crm.current_prices\n"
         "   crm.stock_levels, crm.stock_history, crm.warehouse_documents(_lines)\n"
         "   crm.inventory_review     unknown codes and unresolved references, with file and line\n"
+        "   crm.invoices             invoices and corrections; an original's state after them\n"
+        "   crm.invoice_lines, crm.invoice_payments, crm.invoice_review\n"
+        "   crm.receivables_ageing   receivables per company by days overdue, credit use\n"
+        "   crm.company_financials_disagreements  sent figures that the invoices contradict\n"
         "   raw.loads, raw.rejects   every load; records that broke the contract, with line\n"
         "   audit.*                  rows behind any failing data test\n"
         f"   e.g.  crm7 db psql -d {DEMO_DATABASE} -c 'select * from crm.contractor_review'"

@@ -6,8 +6,10 @@
     (dedup last_load_id, matched matched_load_id, companies and links updated_load_id;
     warehouse documents deduplicated_load_id / updated_load_id, their lines the
     document's load id), which is higher than any load id of an earlier build that wrote
-    rows. Rows are never deleted, except warehouse documents deleted at the source (and
-    their lines, together): a row-scoped test's result for the rows left does not change.
+    rows. Rows are never deleted, except warehouse documents and invoices deleted at the
+    source (with their lines and payments): a row-scoped test's result for the rows left
+    does not change. crm.invoices rewrites every document of a chain of corrections that
+    changed, so an original's state after corrections is tested again when it changes.
     So a row not stamped above the watermark is unchanged since it passed every test. Uniqueness across old and new rows is enforced
     by PostgreSQL on every row (primary keys / unique indexes, see crm7_scoped_models;
     company_links (source_system, source_record_id): unique index in its post_hook),
@@ -37,6 +39,14 @@
         'int_warehouse_documents_deduplicated': {'column': 'deduplicated_load_id', 'enforced_unique': ['document_key']},
         'warehouse_documents': {'column': 'updated_load_id', 'enforced_unique': ['document_key']},
         'warehouse_document_lines': {'column': 'document_load_id', 'enforced_unique': ['line_id']},
+        'int_invoices_deduplicated': {'column': 'deduplicated_load_id', 'enforced_unique': ['invoice_key']},
+        'invoices': {'column': 'updated_load_id', 'enforced_unique': ['invoice_key']},
+        'invoice_lines': {'column': 'invoice_load_id', 'enforced_unique': ['line_id']},
+        'invoice_payments': {'column': 'invoice_load_id', 'enforced_unique': ['payment_id']},
+        'stg_raw__invoices': {'column': 'load_id', 'raw': true,
+            'enforced_unique': ['invoice_record_id']},
+        'stg_raw__invoice_lines': {'column': 'load_id', 'raw': true,
+            'enforced_unique_combinations': [['load_id', 'record_no', 'line_no']]},
         'stg_raw__warehouse_documents': {'column': 'load_id', 'raw': true,
             'enforced_unique': ['document_record_id']},
         'stg_raw__warehouse_document_lines': {'column': 'load_id', 'raw': true,
