@@ -200,11 +200,20 @@ def _rules_section(contract: Contract) -> list[str]:
         "A file with neither, or with both but different, is refused.",
     ]
     if any(_has_child(contract, table, RECORD_ID) for table in contract.records):
+        if all(table.replaced_whole for table in contract.records):
+            merge = (
+                "as a whole, with everything nested in it: a field or element left out of the "
+                "later version is gone from crm7 too."
+            )
+        else:
+            merge = (
+                "the earlier one. A field left out of the update never erases a value crm7 "
+                "already has."
+            )
         lines.append(
             f"- **Updates.** A record is identified by its source system and `<{RECORD_ID}>`. "
             f"The same `<{RECORD_ID}>` in a later file is an update: the later version replaces "
-            "the earlier one. A field left out of the update never erases a value crm7 already "
-            "has."
+            + merge
         )
     lines += [
         f"- **Record by record.** Each {records} is validated on its own. An invalid record "

@@ -8,7 +8,8 @@ Python.
 Mapping rules, applied to every contract alike:
 - the root is the one global element without a ``c7:table`` annotation;
 - each element annotated ``<c7:table name="..."/>`` becomes a raw table; a root child so
-  annotated is a *record*, validated and counted on its own;
+  annotated is a *record*, validated and counted on its own (``updates="replace"``: a later
+  version replaces it whole, children included);
 - inside a table element, attributes and single simple-typed children become columns
   (snake_case), simple content becomes ``value``, a single complex child without a table
   annotation is flattened with its name as prefix, and an annotated child becomes a
@@ -68,6 +69,9 @@ class Table:
     children: list[Table] = field(default_factory=list)
     documentation: str = ""
     is_record: bool = False
+    # <c7:table updates="replace"/>: a later version replaces the record as a whole (a
+    # document with its lines), rather than updating the fields it carries.
+    replaced_whole: bool = False
 
     @property
     def meta_columns(self) -> tuple[str, ...]:
@@ -136,7 +140,8 @@ def _documentation(component, lang: str = "en") -> str:
     return ""
 
 
-def _table_name(element: XsdElement) -> str | None:
+def _table_annotation(element: XsdElement) -> dict[str, str] | None:
+    """The attributes of the element's <c7:table> annotation, None without one."""
     annotation = element.annotation
     if annotation is None:
         ref = getattr(element, "ref", None)
@@ -145,8 +150,13 @@ def _table_name(element: XsdElement) -> str | None:
         return None
     for appinfo in annotation.appinfo:
         for node in appinfo.iter(f"{{{ANNOTATIONS_NS}}}table"):
-            return node.get("name")
+            return dict(node.attrib)
     return None
+
+
+def _table_name(element: XsdElement) -> str | None:
+    found = _table_annotation(element)
+    return found.get("name") if found else None
 
 
 def _column_for(name: str, xsd_type, documentation: str) -> Column:
@@ -233,7 +243,9 @@ def read_contract(path: Path) -> Contract:
         table_name = _table_name(child)
         if table_name:
             target = child.ref if getattr(child, "ref", None) is not None else child
-            records.append(_build_table(target, table_name, is_record=True))
+            record = _build_table(target, table_name, is_record=True)
+            record.replaced_whole = (_table_annotation(child) or {}).get("updates") == "replace"
+            records.append(record)
     if not records:
         raise ContractError(f"contract {path}: the root has no child annotated with <c7:table>")
     return Contract(
