@@ -76,8 +76,8 @@ balances as (
         on
             sent.company_id = entries.company_id
             and sent.source_system = entries.source_system
-            and entries.original_issue_date <= sent.period_end
-            and entries.entry_date <= sent.period_end
+            and sent.period_end >= entries.original_issue_date
+            and sent.period_end >= entries.entry_date
     group by sent.financials_key, entries.original_invoice_key, entries.due_date < sent.period_end
 
 ),

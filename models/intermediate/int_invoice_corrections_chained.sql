@@ -33,7 +33,7 @@ steps as (
     select
         corrections.invoice_key,
         corrections.corrected_invoice_key as reached_key,
-        1 as depth,
+        1 as steps_taken,
         array[corrections.invoice_key] as path
     from corrections
     where corrections.corrected_invoice_key is not null
@@ -43,7 +43,7 @@ steps as (
     select
         steps.invoice_key,
         next_step.corrected_invoice_key as reached_key,
-        steps.depth + 1 as depth,
+        steps.steps_taken + 1 as steps_taken,
         steps.path || steps.reached_key as path
     from steps
     inner join corrections as next_step
@@ -59,10 +59,10 @@ chain_ends as (
     select distinct on (steps.invoice_key)
         steps.invoice_key,
         steps.reached_key,
-        steps.depth,
+        steps.steps_taken,
         steps.reached_key = any(steps.path) as is_cycle
     from steps
-    order by steps.invoice_key asc, steps.depth desc
+    order by steps.invoice_key asc, steps.steps_taken desc
 
 ),
 
@@ -71,7 +71,8 @@ final as (
     select
         corrections.invoice_key,
         corrections.corrected_invoice_key,
-        coalesce(chain_ends.depth, 0) as correction_depth,
+        chain_ends.reached_key as chain_end_key,
+        coalesce(chain_ends.steps_taken, 0) as correction_depth,
         case
             when corrections.corrected_invoice_key is null then 'correction_without_reference'
             when chain_ends.is_cycle then 'correction_cycle'
@@ -85,8 +86,7 @@ final as (
                 and not reached.is_deleted
                 and not reached.is_correction
                 then reached.invoice_key
-        end as original_invoice_key,
-        chain_ends.reached_key as chain_end_key
+        end as original_invoice_key
     from corrections
     left join chain_ends
         on corrections.invoice_key = chain_ends.invoice_key

@@ -58,12 +58,12 @@ final as (
         load_id,
         record_no,
         source_line,
-        round(receivables_total / nullif(credit_limit, 0), 4) as credit_use,
-        coalesce(receivables_total > credit_limit, false) as is_over_credit_limit,
-        review_reasons is not null as is_in_review,
         computed_turnover_pln,
         computed_receivables_current_pln,
         computed_receivables_overdue_pln,
+        round(receivables_total / nullif(credit_limit, 0), 4) as credit_use,
+        coalesce(receivables_total > credit_limit, false) as is_over_credit_limit,
+        review_reasons is not null as is_in_review,
         case
             when company_id is null then 'company_unknown'
             when not has_invoices then 'no_invoices_from_source'

@@ -54,7 +54,6 @@ figures as (
 final as (
 
     select
-        md5(figures.financials_id || '|' || figures.figure) as disagreement_id,
         figures.financials_id,
         compared.source_system,
         compared.company_id,
@@ -63,9 +62,10 @@ final as (
         figures.figure,
         figures.sent_value,
         figures.computed_value,
-        figures.sent_value - figures.computed_value as difference,
         compared.load_id,
-        compared.source_line
+        compared.source_line,
+        md5(figures.financials_id || '|' || figures.figure) as disagreement_id,
+        figures.sent_value - figures.computed_value as difference
     from figures
     inner join compared
         on figures.financials_id = compared.financials_id

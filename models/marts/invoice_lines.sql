@@ -84,9 +84,9 @@ resolved as (
 
     select
         current_lines.*,
-        products.product_key is not null as is_product_known,
         vat_rate_codes.canonical_code as vat_rate,
-        unit_codes.canonical_code as unit
+        unit_codes.canonical_code as unit,
+        products.product_key is not null as is_product_known
     from current_lines
     left join products
         on current_lines.product_key = products.product_key
@@ -110,7 +110,6 @@ final as (
         resolved.line_no,
         resolved.source_system,
         resolved.product_source_id,
-        case when resolved.is_product_known then resolved.product_key end as product_key,
         resolved.is_product_known,
         resolved.line_name,
         resolved.quantity,
@@ -123,12 +122,13 @@ final as (
         vat_rates.rate as vat_rate_percent,
         resolved.vat_amount,
         resolved.gross_amount,
-        round(resolved.net_amount * resolved.exchange_rate, 2) as net_amount_pln,
-        round(resolved.vat_amount * resolved.exchange_rate, 2) as vat_amount_pln,
-        round(resolved.gross_amount * resolved.exchange_rate, 2) as gross_amount_pln,
         resolved.load_id as invoice_load_id,
         resolved.record_no,
         resolved.source_line,
+        case when resolved.is_product_known then resolved.product_key end as product_key,
+        round(resolved.net_amount * resolved.exchange_rate, 2) as net_amount_pln,
+        round(resolved.vat_amount * resolved.exchange_rate, 2) as vat_amount_pln,
+        round(resolved.gross_amount * resolved.exchange_rate, 2) as gross_amount_pln,
         md5(resolved.invoice_key || '|' || resolved.line_no::text) as line_id
     from resolved
     left join vat_rates

@@ -60,18 +60,18 @@ current_payments as (
 final as (
 
     select
-        md5(current_payments.invoice_key || '|' || current_payments.payment_no::text) as payment_id,
         current_payments.invoice_key,
         current_payments.payment_no,
         current_payments.source_system,
         current_payments.payment_date,
         current_payments.amount,
-        round(current_payments.amount * current_payments.exchange_rate, 2) as amount_pln,
         current_payments.is_overpayment,
         current_payments.payment_reference,
         current_payments.load_id as invoice_load_id,
         current_payments.record_no,
-        current_payments.source_line
+        current_payments.source_line,
+        md5(current_payments.invoice_key || '|' || current_payments.payment_no::text) as payment_id,
+        round(current_payments.amount * current_payments.exchange_rate, 2) as amount_pln
     from current_payments
 
 )

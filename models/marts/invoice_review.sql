@@ -127,20 +127,21 @@ line_issues as (
     from invoice_lines
     inner join invoices
         on invoice_lines.invoice_key = invoices.invoice_key
-    cross join lateral (
-        values
-        ('unknown_vat_rate', invoice_lines.vat_rate_code, invoice_lines.vat_rate is null),
-        (
-            'unknown_unit',
-            invoice_lines.unit_code,
-            invoice_lines.unit_code is not null and invoice_lines.unit is null
-        ),
-        (
-            'unresolved_product',
-            invoice_lines.product_source_id,
-            invoice_lines.product_source_id is not null and not invoice_lines.is_product_known
-        )
-    ) as issues (reason, code, is_issue)
+    cross join
+        lateral (
+            values
+            ('unknown_vat_rate', invoice_lines.vat_rate_code, invoice_lines.vat_rate is null),
+            (
+                'unknown_unit',
+                invoice_lines.unit_code,
+                invoice_lines.unit_code is not null and invoice_lines.unit is null
+            ),
+            (
+                'unresolved_product',
+                invoice_lines.product_source_id,
+                invoice_lines.product_source_id is not null and not invoice_lines.is_product_known
+            )
+        ) as issues (reason, code, is_issue)
     where
         (
             invoice_lines.vat_rate is null
@@ -168,8 +169,8 @@ unioned as (
 final as (
 
     select
-        md5(unioned.entity || '|' || unioned.record_key || '|' || unioned.reason) as review_id,
-        unioned.*
+        unioned.*,
+        md5(unioned.entity || '|' || unioned.record_key || '|' || unioned.reason) as review_id
     from unioned
 
 )

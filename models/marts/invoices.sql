@@ -359,9 +359,6 @@ final as (
         resolved.total_net,
         resolved.total_vat,
         resolved.total_gross,
-        round(resolved.total_net * resolved.exchange_rate, 2) as total_net_pln,
-        round(resolved.total_vat * resolved.exchange_rate, 2) as total_vat_pln,
-        round(resolved.total_gross * resolved.exchange_rate, 2) as total_gross_pln,
         resolved.total_net_sent,
         resolved.total_vat_sent,
         resolved.line_count,
@@ -374,7 +371,6 @@ final as (
         resolved.vat_totals_gross,
         resolved.payment_count,
         resolved.paid_amount,
-        round(resolved.paid_amount * resolved.exchange_rate, 2) as paid_amount_pln,
         resolved.has_overpayment_flag,
         resolved.last_payment_date,
         chain_states.correction_count,
@@ -382,15 +378,25 @@ final as (
         chain_states.vat_after_corrections,
         chain_states.gross_after_corrections,
         chain_states.paid_after_corrections,
-        chain_states.gross_after_corrections - chain_states.paid_after_corrections as outstanding_amount,
         chain_states.net_after_corrections_pln,
         chain_states.vat_after_corrections_pln,
         chain_states.gross_after_corrections_pln,
         chain_states.paid_after_corrections_pln,
-        chain_states.gross_after_corrections_pln - chain_states.paid_after_corrections_pln
-            as outstanding_amount_pln,
         chain_states.has_overpayment_flag_in_chain,
         chain_states.last_corrected_on,
+        resolved.is_deleted,
+        resolved.load_id,
+        resolved.record_no,
+        resolved.source_line,
+        loads.file_name,
+        build.build_load_id as updated_load_id,
+        round(resolved.total_net * resolved.exchange_rate, 2) as total_net_pln,
+        round(resolved.total_vat * resolved.exchange_rate, 2) as total_vat_pln,
+        round(resolved.total_gross * resolved.exchange_rate, 2) as total_gross_pln,
+        round(resolved.paid_amount * resolved.exchange_rate, 2) as paid_amount_pln,
+        chain_states.gross_after_corrections - chain_states.paid_after_corrections as outstanding_amount,
+        chain_states.gross_after_corrections_pln - chain_states.paid_after_corrections_pln
+            as outstanding_amount_pln,
         case
             when chain_states.original_invoice_key is null then null
             when resolved.invoice_kind = 'PRO' then 'pro_forma'
@@ -401,12 +407,6 @@ final as (
             when chain_states.paid_after_corrections = chain_states.gross_after_corrections then 'paid'
             else 'overpaid'
         end as payment_status,
-        resolved.is_deleted,
-        resolved.load_id,
-        resolved.record_no,
-        resolved.source_line,
-        loads.file_name,
-        build.build_load_id as updated_load_id,
         now() as updated_at
     from resolved
     cross join build

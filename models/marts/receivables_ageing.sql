@@ -53,26 +53,39 @@ balances as (
 
 ),
 
+bucketed as (
+
+    select
+        balances.*,
+        case
+            when balances.balance_pln <= 0 then null
+            when balances.days_overdue <= 0 then 'current'
+            when balances.days_overdue <= 30 then '1_30'
+            when balances.days_overdue <= 60 then '31_60'
+            when balances.days_overdue <= 90 then '61_90'
+            else 'over_90'
+        end as bucket
+    from balances
+
+),
+
 per_company as (
 
     select
-        balances.company_id,
-        min(balances.as_of_date) as as_of_date,
-        coalesce(sum(balances.balance_pln) filter (where balances.balance_pln > 0 and balances.days_overdue <= 0), 0)
-            as receivables_current_pln,
-        coalesce(sum(balances.balance_pln) filter (where balances.balance_pln > 0 and balances.days_overdue between 1 and 30), 0)
-            as overdue_1_30_pln,
-        coalesce(sum(balances.balance_pln) filter (where balances.balance_pln > 0 and balances.days_overdue between 31 and 60), 0)
-            as overdue_31_60_pln,
-        coalesce(sum(balances.balance_pln) filter (where balances.balance_pln > 0 and balances.days_overdue between 61 and 90), 0)
-            as overdue_61_90_pln,
-        coalesce(sum(balances.balance_pln) filter (where balances.balance_pln > 0 and balances.days_overdue > 90), 0)
-            as overdue_over_90_pln,
-        coalesce(-sum(balances.balance_pln) filter (where balances.balance_pln < 0), 0) as overpaid_pln,
-        count(*) filter (where balances.balance_pln > 0) as open_invoice_count,
-        min(balances.due_date) filter (where balances.balance_pln > 0) as oldest_open_due_date
-    from balances
-    group by balances.company_id
+        company_id,
+        min(as_of_date) as as_of_date,
+        coalesce(sum(balance_pln) filter (where bucket = 'current'), 0) as receivables_current_pln,
+        coalesce(sum(balance_pln) filter (where bucket = '1_30'), 0) as overdue_1_30_pln,
+        coalesce(sum(balance_pln) filter (where bucket = '31_60'), 0) as overdue_31_60_pln,
+        coalesce(sum(balance_pln) filter (where bucket = '61_90'), 0) as overdue_61_90_pln,
+        coalesce(sum(balance_pln) filter (where bucket = 'over_90'), 0) as overdue_over_90_pln,
+        coalesce(sum(balance_pln) filter (where bucket <> 'current'), 0) as receivables_overdue_pln,
+        coalesce(sum(balance_pln) filter (where bucket is not null), 0) as receivables_total_pln,
+        coalesce(-sum(balance_pln) filter (where balance_pln < 0), 0) as overpaid_pln,
+        count(*) filter (where bucket is not null) as open_invoice_count,
+        min(due_date) filter (where bucket is not null) as oldest_open_due_date
+    from bucketed
+    group by company_id
 
 ),
 
@@ -94,34 +107,11 @@ credit_limits as (
 final as (
 
     select
-        per_company.company_id,
-        per_company.as_of_date,
-        per_company.receivables_current_pln,
-        per_company.overdue_1_30_pln,
-        per_company.overdue_31_60_pln,
-        per_company.overdue_61_90_pln,
-        per_company.overdue_over_90_pln,
-        per_company.overdue_1_30_pln + per_company.overdue_31_60_pln
-        + per_company.overdue_61_90_pln + per_company.overdue_over_90_pln as receivables_overdue_pln,
-        per_company.receivables_current_pln + per_company.overdue_1_30_pln + per_company.overdue_31_60_pln
-        + per_company.overdue_61_90_pln + per_company.overdue_over_90_pln as receivables_total_pln,
-        per_company.overpaid_pln,
-        per_company.open_invoice_count,
-        per_company.oldest_open_due_date,
+        per_company.*,
         credit_limits.credit_limit as credit_limit_pln,
         credit_limits.credit_limit_period_end,
-        round(
-            (
-                per_company.receivables_current_pln + per_company.overdue_1_30_pln + per_company.overdue_31_60_pln
-                + per_company.overdue_61_90_pln + per_company.overdue_over_90_pln
-            ) / nullif(credit_limits.credit_limit, 0),
-            4
-        ) as credit_use,
-        coalesce(
-            per_company.receivables_current_pln + per_company.overdue_1_30_pln + per_company.overdue_31_60_pln
-            + per_company.overdue_61_90_pln + per_company.overdue_over_90_pln > credit_limits.credit_limit,
-            false
-        ) as is_over_credit_limit
+        round(per_company.receivables_total_pln / nullif(credit_limits.credit_limit, 0), 4) as credit_use,
+        coalesce(per_company.receivables_total_pln > credit_limits.credit_limit, false) as is_over_credit_limit
     from per_company
     left join credit_limits
         on per_company.company_id = credit_limits.company_id

@@ -15,9 +15,9 @@ renamed as (
         _source_line as source_line,
         date as payment_date,
         amount,
-        coalesce(overpayment, false) as is_overpayment,
         reference as payment_reference,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        coalesce(overpayment, false) as is_overpayment
 
     from source
 

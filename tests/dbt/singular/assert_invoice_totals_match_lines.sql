@@ -30,8 +30,8 @@ compared as (
         vat_totals_net,
         vat_totals_vat,
         vat_totals_gross,
-        0.01 + 0.005 * line_count as tolerance,
-        line_count
+        line_count,
+        0.01 + 0.005 * line_count as tolerance
     from invoices
 
 ),

@@ -59,13 +59,13 @@ line_totals as (
 compared as (
 
     select
-        coalesce(current_totals.invoice_key, line_totals.invoice_key) as invoice_key,
-        coalesce(current_totals.vat_rate_code, line_totals.vat_rate_code) as vat_rate_code,
         current_totals.net_amount as total_net,
         current_totals.vat_amount as total_vat,
         current_totals.gross_amount as total_gross,
         line_totals.net_amount as lines_net,
         line_totals.vat_amount as lines_vat,
+        coalesce(current_totals.invoice_key, line_totals.invoice_key) as invoice_key,
+        coalesce(current_totals.vat_rate_code, line_totals.vat_rate_code) as vat_rate_code,
         case
             when current_totals.invoice_key is null then 'rate_without_total'
             when abs(current_totals.gross_amount - (current_totals.net_amount + current_totals.vat_amount)) > 0.01
