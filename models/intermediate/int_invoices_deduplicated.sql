@@ -99,6 +99,88 @@ vat_total_sums as (
 
 ),
 
+-- Per VAT rate, the totals sent against the sum of that rate's lines (only for records
+-- that send totals): a problem per rate, NULL when they agree within rounding (0.01 plus
+-- 0.005 per line: VAT computed on a rate's total may differ from the sum of rounded
+-- line VAT). Computed here, per batch, so that the check reads one column.
+rate_lines as (
+
+    select
+        lines.load_id,
+        lines.record_no,
+        lines.vat_rate_code,
+        count(*) as line_count,
+        sum(lines.net_amount) as net_amount,
+        sum(lines.vat_amount) as vat_amount
+    from lines
+    where
+        lines.load_id in ({{ load_id_list }})
+        and exists (
+            select 1
+            from vat_totals
+            where
+                lines.load_id = vat_totals.load_id
+                and lines.record_no = vat_totals.record_no
+        )
+    group by lines.load_id, lines.record_no, lines.vat_rate_code
+
+),
+
+rate_totals as (
+
+    select
+        vat_totals.load_id,
+        vat_totals.record_no,
+        vat_totals.vat_rate_code,
+        sum(vat_totals.net_amount) as net_amount,
+        sum(vat_totals.vat_amount) as vat_amount,
+        sum(vat_totals.gross_amount) as gross_amount
+    from vat_totals
+    where vat_totals.load_id in ({{ load_id_list }})
+    group by vat_totals.load_id, vat_totals.record_no, vat_totals.vat_rate_code
+
+),
+
+rate_problems as (
+
+    select
+        coalesce(rate_totals.load_id, rate_lines.load_id) as load_id,
+        coalesce(rate_totals.record_no, rate_lines.record_no) as record_no,
+        coalesce(rate_totals.vat_rate_code, rate_lines.vat_rate_code) as vat_rate_code,
+        case
+            when rate_totals.vat_rate_code is null then 'rate without a total'
+            when abs(rate_totals.gross_amount - (rate_totals.net_amount + rate_totals.vat_amount)) > 0.01
+                then 'gross is not net + VAT'
+            when rate_lines.vat_rate_code is null then 'total without lines'
+            when
+                abs(rate_totals.net_amount - rate_lines.net_amount) > 0.01 + 0.005 * rate_lines.line_count
+                or abs(rate_totals.vat_amount - rate_lines.vat_amount) > 0.01 + 0.005 * rate_lines.line_count
+                then 'total differs from its lines'
+        end as problem
+    from rate_totals
+    full outer join rate_lines
+        on
+            rate_totals.load_id = rate_lines.load_id
+            and rate_totals.record_no = rate_lines.record_no
+            and rate_totals.vat_rate_code = rate_lines.vat_rate_code
+
+),
+
+rate_problem_lists as (
+
+    select
+        rate_problems.load_id,
+        rate_problems.record_no,
+        string_agg(
+            rate_problems.vat_rate_code || ': ' || rate_problems.problem, '; '
+            order by rate_problems.vat_rate_code
+        ) as vat_rate_problems
+    from rate_problems
+    where rate_problems.problem is not null
+    group by rate_problems.load_id, rate_problems.record_no
+
+),
+
 payment_sums as (
 
     select
@@ -180,6 +262,7 @@ final as (
         vat_total_sums.vat_totals_net,
         vat_total_sums.vat_totals_vat,
         vat_total_sums.vat_totals_gross,
+        rate_problem_lists.vat_rate_problems,
         coalesce(payment_sums.payment_count, 0) as payment_count,
         coalesce(payment_sums.paid_amount, 0) as paid_amount,
         coalesce(payment_sums.has_overpayment_flag, false) as has_overpayment_flag,
@@ -202,6 +285,10 @@ final as (
         on
             latest_invoices.load_id = payment_sums.load_id
             and latest_invoices.record_no = payment_sums.record_no
+    left join rate_problem_lists
+        on
+            latest_invoices.load_id = rate_problem_lists.load_id
+            and latest_invoices.record_no = rate_problem_lists.record_no
 
 )
 

@@ -369,6 +369,7 @@ final as (
         resolved.vat_totals_net,
         resolved.vat_totals_vat,
         resolved.vat_totals_gross,
+        resolved.vat_rate_problems,
         resolved.payment_count,
         resolved.paid_amount,
         resolved.has_overpayment_flag,

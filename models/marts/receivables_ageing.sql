@@ -7,10 +7,10 @@
     balances are not receivables: they show as overpaid_pln. Credit limit: the one of
     the latest period a source sent for the company (crm.company_financials, PLN);
     credit_use = receivables / limit. Companies with sales invoices only; invoices
-    whose counterparty does not resolve are in crm.invoice_review. A view, so "today"
-    is the day it is read.
+    whose counterparty does not resolve are in crm.invoice_review. A table rebuilt by
+    every build (its checks then read the table, not the whole computation again): with
+    as_of_date unset, "today" is the day of the build.
 -#}
-{{ config(materialized='view') }}
 
 {%- set as_of_date = var('as_of_date') %}
 
