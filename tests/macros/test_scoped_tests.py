@@ -17,6 +17,8 @@ SCOPED_RAW_VIEWS = {
     "stg_raw__contractor_emails",
     "stg_raw__warehouse_documents",
     "stg_raw__warehouse_document_lines",
+    "stg_raw__invoices",
+    "stg_raw__invoice_lines",
 }
 # Incremental tables: watermark = the highest load id stamped on their rows.
 SCOPED_CONTRACTOR_TABLES = {
@@ -30,7 +32,15 @@ SCOPED_WAREHOUSE_TABLES = {
     "warehouse_documents",
     "warehouse_document_lines",
 }
-SCOPED_MODELS = SCOPED_RAW_VIEWS | SCOPED_CONTRACTOR_TABLES | SCOPED_WAREHOUSE_TABLES
+SCOPED_INVOICE_TABLES = {
+    "int_invoices_deduplicated",
+    "invoices",
+    "invoice_lines",
+    "invoice_payments",
+}
+SCOPED_MODELS = (
+    SCOPED_RAW_VIEWS | SCOPED_CONTRACTOR_TABLES | SCOPED_WAREHOUSE_TABLES | SCOPED_INVOICE_TABLES
+)
 
 
 def watermarks(conn: psycopg.Connection) -> dict[str, int]:
@@ -55,8 +65,8 @@ def test_an_all_green_build_moves_the_watermark_to_its_load(conn, crm):
     assert crm()
     assert watermarks(conn) == {
         **dict.fromkeys(SCOPED_RAW_VIEWS | SCOPED_CONTRACTOR_TABLES, load.load_id),
-        # No warehouse document loaded yet: their (empty) tables stay at 0.
-        **dict.fromkeys(SCOPED_WAREHOUSE_TABLES, 0),
+        # No warehouse document or invoice loaded yet: their (empty) tables stay at 0.
+        **dict.fromkeys(SCOPED_WAREHOUSE_TABLES | SCOPED_INVOICE_TABLES, 0),
     }
 
 
