@@ -112,6 +112,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_convert_ksef(args: argparse.Namespace) -> int:
+    from loaders.convert_ksef import convert_files
+    from loaders.errors import FileRejected, KsefConversionError
+
+    try:
+        result = convert_files(args.paths, args.output, source_system=args.source_system)
+    except (KsefConversionError, FileRejected) as error:
+        print(f"crm7: {error}", file=sys.stderr)
+        print(f"crm7: nothing written to {args.output}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"crm7: {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    for note in result.notes:
+        print(f"note: {note}")
+    print(
+        f"{result.output}: {result.invoices} invoices from KSeF, source system "
+        f"{args.source_system}" + (f", {len(result.notes)} notes above" if result.notes else "")
+    )
+    return 0
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from loaders.contracts import all_contracts
 
@@ -278,6 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="problems listed per file (default 20)",
     )
     validate.set_defaults(func=cmd_validate)
+
+    convert = sub.add_parser(
+        "convert", help="convert files of another format into a contract file, e.g. KSeF invoices"
+    )
+    formats = convert.add_subparsers(dest="format", required=True)
+    ksef = formats.add_parser(
+        "ksef",
+        help="KSeF e-invoices (FA(2), FA(3)), one per file, into one invoices-contract file",
+    )
+    ksef.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    ksef.add_argument("--output", "-o", required=True, metavar="OUT.xml", help="file to write")
+    ksef.add_argument(
+        "--source-system",
+        default="ksef",
+        metavar="NAME",
+        help="sourceSystem written on the output's root (default ksef)",
+    )
+    ksef.set_defaults(func=cmd_convert_ksef)
 
     contract = sub.add_parser("contract", help="the published XML contracts")
     contract.add_argument("action", choices=["docs", "list"])

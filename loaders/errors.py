@@ -37,3 +37,15 @@ class HostileXmlError(FileRejected):
 
 class SourceSystemError(Crm7Error):
     """The source system of a file is missing or contradicts the command line."""
+
+
+class KsefConversionError(Crm7Error):
+    """A KSeF e-invoice cannot be converted to the invoices contract: names file and element."""
+
+    def __init__(self, path: str, element: str | None, message: str, line: int | None = None):
+        self.path = path
+        self.element = element
+        self.message = message
+        self.line = line
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {element}: {message}" if element else f"{where}: {message}")
