@@ -156,19 +156,27 @@ def _report_calendar_and_financials(settings: ConnectionSettings) -> None:
         )
 
 
+def _failing_checks(cursor: psycopg.Cursor, name_contains: str = "") -> list[str]:
+    """'table (rows)' for every audit table holding rows: the checks failing now."""
+    failing = []
+    for row in cursor.execute(AUDIT_TABLES).fetchall():
+        if name_contains not in row["table_name"]:
+            continue
+        table = psycopg.sql.Identifier("audit", row["table_name"])
+        query = psycopg.sql.SQL("select count(*) as n from {}").format(table)
+        rows = cursor.execute(query).fetchone()["n"]
+        if rows:
+            failing.append(f"{row['table_name']} ({rows})")
+    return failing
+
+
 def _report_inventory(settings: ConnectionSettings) -> None:
     with connect(settings) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
         counts = cursor.execute(INVENTORY_COUNTS).fetchone()
         reasons = cursor.execute(
             "select reason, count(*) as n from crm.inventory_review group by reason order by reason"
         ).fetchall()
-        failing = []
-        for row in cursor.execute(AUDIT_TABLES).fetchall():
-            table = psycopg.sql.Identifier("audit", row["table_name"])
-            query = psycopg.sql.SQL("select count(*) as n from {}").format(table)
-            rows = cursor.execute(query).fetchone()["n"]
-            if rows:
-                failing.append(f"{row['table_name']} ({rows})")
+        failing = _failing_checks(cursor)
     print(
         f"   inventory: {counts['products']} products ({counts['products_gtin_shared']} share a "
         f"GTIN with another system), {counts['price_periods']} price periods "
@@ -207,15 +215,7 @@ def _report_invoices(settings: ConnectionSettings) -> None:
         disagreements = cursor.execute(
             "select count(*) as n from crm.company_financials_disagreements"
         ).fetchone()
-        failing = []
-        for row in cursor.execute(AUDIT_TABLES).fetchall():
-            if "invoice" not in row["table_name"]:
-                continue
-            table = psycopg.sql.Identifier("audit", row["table_name"])
-            query = psycopg.sql.SQL("select count(*) as n from {}").format(table)
-            rows = cursor.execute(query).fetchone()["n"]
-            if rows:
-                failing.append(f"{row['table_name']} ({rows})")
+        failing = _failing_checks(cursor, name_contains="invoice")
     print(
         f"   invoices: {invoices['total']} ({invoices['corrections']} corrections, "
         f"{invoices['foreign_currency']} in a foreign currency, {invoices['with_company']} with "

@@ -20,7 +20,7 @@
                 {'name': 'invoice_lines_invoice_load_idx', 'columns': ['invoice_load_id']},
                 {'name': 'invoice_lines_review_idx', 'columns': ['invoice_key'], 'where': 'vat_rate is null or (unit_code is not null and unit is null) or (product_source_id is not null and not is_product_known)'},
             ]) }}",
-            "delete from {{ this }} as lines using (select invoice_key, last_load_id, is_deleted from {{ ref('int_invoices_deduplicated') }} where deduplicated_load_id = (select max(deduplicated_load_id) from {{ ref('int_invoices_deduplicated') }})) as invoices where invoices.invoice_key = lines.invoice_key and (invoices.is_deleted or lines.invoice_load_id <> invoices.last_load_id)",
+            "{{ crm7_delete_superseded_rows(this, ref('int_invoices_deduplicated'), 'invoice_key', 'invoice_load_id') }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
     )

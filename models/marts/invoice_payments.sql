@@ -16,7 +16,7 @@
                 {'name': 'invoice_payments_invoice_idx', 'columns': ['invoice_key']},
                 {'name': 'invoice_payments_invoice_load_idx', 'columns': ['invoice_load_id']},
             ]) }}",
-            "delete from {{ this }} as payments using (select invoice_key, last_load_id, is_deleted from {{ ref('int_invoices_deduplicated') }} where deduplicated_load_id = (select max(deduplicated_load_id) from {{ ref('int_invoices_deduplicated') }})) as invoices where invoices.invoice_key = payments.invoice_key and (invoices.is_deleted or payments.invoice_load_id <> invoices.last_load_id)",
+            "{{ crm7_delete_superseded_rows(this, ref('int_invoices_deduplicated'), 'invoice_key', 'invoice_load_id') }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
     )

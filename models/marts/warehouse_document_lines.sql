@@ -20,7 +20,7 @@
                 {'name': 'warehouse_document_lines_document_load_idx', 'columns': ['document_load_id']},
                 {'name': 'warehouse_document_lines_review_idx', 'columns': ['document_key'], 'where': 'not is_product_known or unit is null'},
             ]) }}",
-            "delete from {{ this }} as lines using (select document_key, last_load_id, is_deleted from {{ ref('int_warehouse_documents_deduplicated') }} where deduplicated_load_id = (select max(deduplicated_load_id) from {{ ref('int_warehouse_documents_deduplicated') }})) as documents where documents.document_key = lines.document_key and (documents.is_deleted or lines.document_load_id <> documents.last_load_id)",
+            "{{ crm7_delete_superseded_rows(this, ref('int_warehouse_documents_deduplicated'), 'document_key', 'document_load_id') }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
     )

@@ -19,6 +19,8 @@ SCOPED_RAW_VIEWS = {
     "stg_raw__warehouse_document_lines",
     "stg_raw__invoices",
     "stg_raw__invoice_lines",
+    "stg_raw__invoice_vat_totals",
+    "stg_raw__invoice_payments",
 }
 # Incremental tables: watermark = the highest load id stamped on their rows.
 SCOPED_CONTRACTOR_TABLES = {
