@@ -265,6 +265,7 @@ def run_demo() -> int:
         "   crm.inventory_review     unknown codes and unresolved references, with file and line\n"
         "   crm.invoices             invoices and corrections; an original's state after them\n"
         "   crm.invoice_lines, crm.invoice_payments, crm.invoice_review\n"
+        "   crm.invoice_load_reconciliation  per invoices file: read = rejected + current + ...\n"
         "   crm.receivables_ageing   receivables per company by days overdue, credit use\n"
         "   crm.company_financials_disagreements  sent figures that the invoices contradict\n"
         "   raw.loads, raw.rejects   every load; records that broke the contract, with line\n"

@@ -209,6 +209,12 @@ def test_a_resent_invoice_replaces_the_previous_one_and_incremental_equals_full(
     assert "F-1015" not in state, "deleted at the source"
     assert state["F-1003"][2:] == (3, Decimal("3013.50")), "a third correction, later"
     assert scalar(conn, "select count(*) from crm.invoice_payments") == 9
+    # Every record of every load is accounted for, record by record.
+    assert query(
+        conn,
+        "select file_name, records_read, records_rejected, records_current, records_deleted, "
+        "records_superseded from crm.invoice_load_reconciliation order by load_id",
+    ) == [("erp_invoices.xml", 21, 2, 17, 0, 2), ("erp_invoices_resend.xml", 3, 0, 2, 1, 0)]
     assert (
         scalar(
             conn,
