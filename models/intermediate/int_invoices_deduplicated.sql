@@ -69,40 +69,8 @@ latest_invoices as (
 
 ),
 
-line_sums as (
-
-    select
-        lines.load_id,
-        lines.record_no,
-        count(*) as line_count,
-        sum(lines.net_amount) as lines_net,
-        sum(lines.vat_amount) as lines_vat,
-        sum(lines.gross_amount) as lines_gross
-    from lines
-    where lines.load_id in ({{ load_id_list }})
-    group by lines.load_id, lines.record_no
-
-),
-
-vat_total_sums as (
-
-    select
-        vat_totals.load_id,
-        vat_totals.record_no,
-        count(*) as vat_total_count,
-        sum(vat_totals.net_amount) as vat_totals_net,
-        sum(vat_totals.vat_amount) as vat_totals_vat,
-        sum(vat_totals.gross_amount) as vat_totals_gross
-    from vat_totals
-    where vat_totals.load_id in ({{ load_id_list }})
-    group by vat_totals.load_id, vat_totals.record_no
-
-),
-
--- Per VAT rate, the totals sent against the sum of that rate's lines (only for records
--- that send totals): a problem per rate, NULL when they agree within rounding (0.01 plus
--- 0.005 per line: VAT computed on a rate's total may differ from the sum of rounded
--- line VAT). Computed here, per batch, so that the check reads one column.
+-- Lines and per-rate totals are read once, per VAT rate; the per-invoice sums below
+-- add up these rows.
 rate_lines as (
 
     select
@@ -111,17 +79,10 @@ rate_lines as (
         lines.vat_rate_code,
         count(*) as line_count,
         sum(lines.net_amount) as net_amount,
-        sum(lines.vat_amount) as vat_amount
+        sum(lines.vat_amount) as vat_amount,
+        sum(lines.gross_amount) as gross_amount
     from lines
-    where
-        lines.load_id in ({{ load_id_list }})
-        and exists (
-            select 1
-            from vat_totals
-            where
-                lines.load_id = vat_totals.load_id
-                and lines.record_no = vat_totals.record_no
-        )
+    where lines.load_id in ({{ load_id_list }})
     group by lines.load_id, lines.record_no, lines.vat_rate_code
 
 ),
@@ -132,12 +93,56 @@ rate_totals as (
         vat_totals.load_id,
         vat_totals.record_no,
         vat_totals.vat_rate_code,
+        count(*) as total_count,
         sum(vat_totals.net_amount) as net_amount,
         sum(vat_totals.vat_amount) as vat_amount,
         sum(vat_totals.gross_amount) as gross_amount
     from vat_totals
     where vat_totals.load_id in ({{ load_id_list }})
     group by vat_totals.load_id, vat_totals.record_no, vat_totals.vat_rate_code
+
+),
+
+line_sums as (
+
+    select
+        rate_lines.load_id,
+        rate_lines.record_no,
+        sum(rate_lines.line_count)::bigint as line_count,
+        sum(rate_lines.net_amount) as lines_net,
+        sum(rate_lines.vat_amount) as lines_vat,
+        sum(rate_lines.gross_amount) as lines_gross
+    from rate_lines
+    group by rate_lines.load_id, rate_lines.record_no
+
+),
+
+vat_total_sums as (
+
+    select
+        rate_totals.load_id,
+        rate_totals.record_no,
+        sum(rate_totals.total_count)::bigint as vat_total_count,
+        sum(rate_totals.net_amount) as vat_totals_net,
+        sum(rate_totals.vat_amount) as vat_totals_vat,
+        sum(rate_totals.gross_amount) as vat_totals_gross
+    from rate_totals
+    group by rate_totals.load_id, rate_totals.record_no
+
+),
+
+-- Per VAT rate, the totals sent against the sum of that rate's lines (only for records
+-- that send totals): a problem per rate, NULL when they agree within rounding (0.01 plus
+-- 0.005 per line: VAT computed on a rate's total may differ from the sum of rounded
+-- line VAT). Computed here, per batch, so that the check reads one column.
+rate_lines_of_records_with_totals as (
+
+    select rate_lines.*
+    from rate_lines
+    inner join vat_total_sums
+        on
+            rate_lines.load_id = vat_total_sums.load_id
+            and rate_lines.record_no = vat_total_sums.record_no
 
 ),
 
@@ -158,7 +163,7 @@ rate_problems as (
                 then 'total differs from its lines'
         end as problem
     from rate_totals
-    full outer join rate_lines
+    full outer join rate_lines_of_records_with_totals as rate_lines
         on
             rate_totals.load_id = rate_lines.load_id
             and rate_totals.record_no = rate_lines.record_no
