@@ -151,9 +151,11 @@ def cmd_contract(args: argparse.Namespace) -> int:
 
 
 def dbt_environment(settings=None) -> dict[str, str]:
+    from loaders.settings import dbt_send_anonymous_usage_stats
+
     env = dict(os.environ)
     env.update((settings or _settings()).env())
-    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = dbt_send_anonymous_usage_stats()
     return env
 
 

@@ -30,6 +30,7 @@ import xmlschema
 from xmlschema.validators import XsdAttribute, XsdElement
 
 from loaders.errors import ContractError, UnknownContractError
+from loaders.settings import cache_home
 
 ANNOTATIONS_NS = "urn:crm7:contract-annotations"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
@@ -288,9 +289,8 @@ def _cached_project_contracts(directory: Path) -> dict[str, Contract]:
         for path in (*xsds, Path(__file__))
         for stat in (path.stat(),)
     ]
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     folder = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
-    cache_file = cache_home / "crm7" / f"contracts-{folder}.pickle"
+    cache_file = cache_home() / "crm7" / f"contracts-{folder}.pickle"
     try:
         with cache_file.open("rb") as handle:
             cached_key, contracts = pickle.load(handle)

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +27,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from loaders.errors import DatabaseError
+from loaders.settings import database_url, pg_variables, port_number, project_dir
 
 DATABASE_NAME = "crm7"
 SUPERUSER = "postgres"
-PG_ENV_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 # Settings for a single-user development server doing bulk loads.
 SERVER_SETTINGS = {
     "shared_buffers": "256MB",
@@ -87,9 +87,9 @@ def _quote_conninfo(value: str) -> str:
 
 def project_root(start: Path | None = None) -> Path:
     """The folder holding dbt_project.yml, searched upwards from the working directory."""
-    override = os.environ.get("CRM7_PROJECT_DIR")
-    if override:
-        return Path(override).resolve()
+    override = project_dir()
+    if override is not None:
+        return override
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "dbt_project.yml").is_file():
@@ -97,10 +97,10 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
-def external_settings(environ: dict[str, str] | None = None) -> ConnectionSettings | None:
+def external_settings(environ: Mapping[str, str] | None = None) -> ConnectionSettings | None:
     """Settings of a server the user named, or None when the embedded one should be used."""
-    environ = dict(os.environ if environ is None else environ)
-    url = environ.get("CRM7_DATABASE_URL")
+    url = database_url(environ)
+    pg = pg_variables(environ)
     if url:
         try:
             parts = conninfo_to_dict(url)
@@ -108,24 +108,29 @@ def external_settings(environ: dict[str, str] | None = None) -> ConnectionSettin
             raise DatabaseError(
                 f"CRM7_DATABASE_URL is not a valid connection string: {error}"
             ) from None
+        port = str(parts.get("port") or "")
         return ConnectionSettings(
-            host=str(parts.get("host") or environ.get("PGHOST") or "localhost"),
-            port=int(parts.get("port") or environ.get("PGPORT") or 5432),
-            user=str(parts.get("user") or environ.get("PGUSER") or SUPERUSER),
-            password=str(parts.get("password") or environ.get("PGPASSWORD") or ""),
-            dbname=str(parts.get("dbname") or environ.get("PGDATABASE") or DATABASE_NAME),
+            host=str(parts.get("host") or pg.get("PGHOST") or "localhost"),
+            port=port_number("CRM7_DATABASE_URL", port) if port else _pg_port(pg),
+            user=str(parts.get("user") or pg.get("PGUSER") or SUPERUSER),
+            password=str(parts.get("password") or pg.get("PGPASSWORD") or ""),
+            dbname=str(parts.get("dbname") or pg.get("PGDATABASE") or DATABASE_NAME),
             origin="url",
         )
-    if any(environ.get(name) for name in PG_ENV_VARS):
+    if pg:
         return ConnectionSettings(
-            host=environ.get("PGHOST") or "localhost",
-            port=int(environ.get("PGPORT") or 5432),
-            user=environ.get("PGUSER") or SUPERUSER,
-            password=environ.get("PGPASSWORD") or "",
-            dbname=environ.get("PGDATABASE") or DATABASE_NAME,
+            host=pg.get("PGHOST") or "localhost",
+            port=_pg_port(pg),
+            user=pg.get("PGUSER") or SUPERUSER,
+            password=pg.get("PGPASSWORD") or "",
+            dbname=pg.get("PGDATABASE") or DATABASE_NAME,
             origin="environment",
         )
     return None
+
+
+def _pg_port(pg: Mapping[str, str]) -> int:
+    return port_number("PGPORT", pg["PGPORT"]) if "PGPORT" in pg else 5432
 
 
 def connection_settings(root: Path | None = None) -> ConnectionSettings:

@@ -7,6 +7,10 @@ class Crm7Error(Exception):
     """Base of every error shown to the user as a message rather than a traceback."""
 
 
+class SettingError(Crm7Error):
+    """An environment variable crm7 reads holds a value it cannot use (see loaders.settings)."""
+
+
 class DatabaseError(Crm7Error):
     """PostgreSQL could not be reached, started or used."""
 

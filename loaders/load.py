@@ -23,15 +23,9 @@ from loaders.batches import MAX_REASONS, REJECTS, Batch, produce_batches
 from loaders.contracts import Contract, Table
 from loaders.errors import Crm7Error, FileRejected, SourceSystemError
 from loaders.raw_schema import RAW_SCHEMA, ensure_contract_tables
+from loaders.settings import load_segment_lines, load_workers
 from loaders.split import plan_segments
-from loaders.workers import (
-    SegmentMismatch,
-    batches_from_workers,
-    prefetched,
-    segment_batches,
-    segment_lines,
-    worker_count,
-)
+from loaders.workers import SegmentMismatch, batches_from_workers, prefetched, segment_batches
 from loaders.xml_reader import FileHeader, read_header
 
 SOURCE_SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -47,6 +41,14 @@ DEAD_LOAD_MESSAGE = (
     "the loading process ended before finishing (killed, crashed or disconnected); "
     "nothing of this load was kept: load the file again"
 )
+
+
+@dataclass(frozen=True)
+class _Parsing:
+    """How a file is parsed: read from the settings once per file."""
+
+    segment_lines: int
+    workers: int
 
 
 @dataclass
@@ -137,8 +139,13 @@ def load_file(
     force: bool = False,
     progress: bool | None = None,
 ) -> LoadResult:
-    """Load one file; never raises for bad input, which becomes a failed load instead."""
+    """Load one file; never raises for bad input, which becomes a failed load instead.
+
+    A bad setting (CRM7_LOAD_WORKERS=abc) is not bad input: its SettingError reaches the
+    caller before anything is registered.
+    """
     path = Path(path)
+    parsing = _Parsing(segment_lines=load_segment_lines(), workers=load_workers())
     started = datetime.now(UTC)
     if not path.is_file():
         return LoadResult(path, "failed", message=f"{path}: no such file")
@@ -166,7 +173,7 @@ def load_file(
         conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (sha256,))
         conn.commit()
         sha_lock = True
-        result = _load_records(conn, path, header, registry, force, progress)
+        result = _load_records(conn, path, header, registry, force, progress, parsing)
         if result.status == "loaded":
             _analyze(conn, contract)
         return result
@@ -283,6 +290,7 @@ def _load_records(
     registry: dict,
     force: bool,
     progress: bool | None,
+    parsing: _Parsing,
 ) -> LoadResult:
     contract = header.contract
     result = LoadResult(
@@ -309,7 +317,7 @@ def _load_records(
     # The 'running' row is committed before any data: dbt then holds back every newer
     # load until this one ends, so no load can be overtaken and skipped.
     with conn.transaction():
-        _stream(conn, path, header, result, registry["source_system"], progress)
+        _stream(conn, path, header, result, registry["source_system"], progress, parsing)
         conn.execute(
             "update raw.loads set status = 'loaded', finished_at = clock_timestamp(), "
             "records_read = %s, records_loaded = %s, records_rejected = %s "
@@ -350,15 +358,16 @@ def _stream(
     result: LoadResult,
     source_system: str,
     progress: bool | None,
+    parsing: _Parsing,
 ) -> None:
     """Parse, validate and COPY the whole file: in segments (in parallel when there are
     cores to spare), or in one pass when the file cannot be cut safely."""
-    segments = plan_segments(path, header.contract, segment_lines())
+    segments = plan_segments(path, header.contract, parsing.segment_lines)
     bar = _progress_bar(path, progress)
     load_id = result.load_id
     try:
         if len(segments) > 1:
-            workers = min(worker_count(), len(segments))
+            workers = min(parsing.workers, len(segments))
             if workers > 1:
                 batches = batches_from_workers(
                     path, header, load_id, source_system, segments, workers

@@ -20,10 +20,10 @@ from pathlib import Path
 from lxml import etree
 
 from loaders.contracts import Contract
+from loaders.settings import DEFAULT_LOAD_SEGMENT_LINES
 
 COUNT_CHUNK = 16 * 1024 * 1024
 LIBXML2_LINE_LIMIT = 65_535
-MAX_SEGMENT_LINES = 60_000  # below libxml2's 65,535-line limit for exact element lines
 OPENERS = re.compile(rb"<!--|<!\[CDATA\[|<\?")
 CLOSERS = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
 HEAD_BYTES = 4 * 1024 * 1024
@@ -141,7 +141,7 @@ def _inside(ranges: list[tuple[int, int]], position: int) -> bool:
 
 
 def plan_segments(
-    path: Path, contract: Contract, max_lines: int = MAX_SEGMENT_LINES
+    path: Path, contract: Contract, max_lines: int = DEFAULT_LOAD_SEGMENT_LINES
 ) -> list[Segment]:
     """Cut the file into segments of at most about ``max_lines`` lines, at record starts.
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from loaders.batches import Batch, produce_batches
 from loaders.errors import Crm7Error, FileRejected
-from loaders.split import MAX_SEGMENT_LINES, Segment
+from loaders.split import Segment
 from loaders.xml_reader import FileHeader
 
 PREFETCH_BATCHES = 8  # converted batches waiting for COPY at most: bounds memory
@@ -144,16 +143,3 @@ def prefetched(batches: Iterator[Batch], size: int = PREFETCH_BATCHES) -> Iterat
             with contextlib.suppress(queue.Empty):
                 handoff.get(timeout=0.05)
         thread.join()
-
-
-def segment_lines() -> int:
-    return int(os.environ.get("CRM7_LOAD_SEGMENT_LINES") or MAX_SEGMENT_LINES)
-
-
-def worker_count() -> int:
-    """Worker processes for a file: one per core, at most two (PostgreSQL needs a core
-    too); CRM7_LOAD_WORKERS overrides."""
-    configured = os.environ.get("CRM7_LOAD_WORKERS")
-    if configured:
-        return max(1, int(configured))
-    return max(1, min(2, os.cpu_count() or 1))
