@@ -16,13 +16,8 @@ from lxml import etree
 from loaders.contracts import Contract
 from loaders.rows import compile_extractor
 from loaders.split import WHOLE_FILE, Segment
-from loaders.xml_reader import (
-    SAFE_PARSER_OPTIONS,
-    FileHeader,
-    Record,
-    SegmentProgress,
-    iter_record_batches,
-)
+from loaders.xml_reader import FileHeader, Record, SegmentProgress, iter_record_batches
+from loaders.xml_safety import safe_parser
 
 BATCH_RECORDS = 1000  # records validated, converted and copied together
 REJECTS = "rejects"  # the key of raw.rejects lines in Batch.lines
@@ -63,8 +58,7 @@ def copy_line(values: list[str | None], collapse: tuple[int, ...] = ()) -> str:
 
 @cache
 def lxml_schema(contract: Contract) -> etree.XMLSchema:
-    parser = etree.XMLParser(**SAFE_PARSER_OPTIONS)
-    return etree.XMLSchema(etree.parse(str(contract.path), parser))
+    return etree.XMLSchema(etree.parse(str(contract.path), safe_parser()))
 
 
 @dataclass

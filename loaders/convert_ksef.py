@@ -6,8 +6,8 @@ Reads KSeF e-invoices, one invoice per file, in the schemas FA(2)
 into ONE file of the contract ``urn:crm7:contract:invoices:v1``
 (``contracts/invoices/v1/invoices.xsd``), streaming: one invoice in memory at a time.
 
-Input is hostile until read: libxml2 with entity resolution, DTD loading and network off,
-and a file declaring a DOCTYPE is refused before its internal subset is read. Elements are
+Input is hostile until read: it is read through loaders.xml_safety (entity resolution, DTD
+loading and network off; a DOCTYPE refused before its internal subset is read). Elements are
 matched by namespace URI, never by prefix (``n0:``, ``ns0:``, ``tns:`` or none all occur).
 Whatever cannot be mapped (a missing required field, an unknown RodzajFaktury, a malformed
 amount, date or NIP, a text too long for the contract) raises ``KsefConversionError``
@@ -117,8 +117,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from loaders.errors import FileRejected, HostileXmlError, KsefConversionError, SourceSystemError
-from loaders.xml_reader import DTD_REFUSED, SAFE_PARSER_OPTIONS
+from loaders.errors import FileRejected, KsefConversionError, SourceSystemError
+from loaders.xml_safety import parse_document
 
 FA2_NAMESPACE = "http://crd.gov.pl/wzor/2023/06/29/12648/"
 FA3_NAMESPACE = "http://crd.gov.pl/wzor/2025/06/25/13775/"
@@ -143,7 +143,6 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 BANK_ACCOUNT = re.compile(r"^[0-9A-Z ]{10,42}$")
 GROSZ = Decimal("0.01")
 ZERO = Decimal("0.00")
-PEEK_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -225,73 +224,16 @@ class ConversionResult:
 # --- reading ----------------------------------------------------------------------------
 
 
-class _DoctypeSentinel:
-    """Parser target that stops at the root element and notes a DOCTYPE on sight.
-
-    libxml2 reports the DOCTYPE before it reads the internal subset, so no entity of an
-    entity bomb is even declared before the file is refused.
-    """
-
-    def __init__(self) -> None:
-        self.saw_doctype = False
-
-    def doctype(self, *_args) -> None:
-        self.saw_doctype = True
-        raise _Stop
-
-    def start(self, *_args) -> None:
-        raise _Stop
-
-    def end(self, _tag) -> None:
-        pass
-
-    def data(self, _data) -> None:
-        pass
-
-    def close(self) -> None:
-        return None
-
-
-class _Stop(Exception):
-    pass
-
-
-def _syntax_error(path: Path, error: etree.XMLSyntaxError) -> FileRejected:
-    line, column = error.position if error.position else (error.lineno, None)
-    message = re.sub(r",? line \d+, column \d+$", "", error.msg or str(error))
-    return FileRejected(str(path), f"not well-formed XML: {message}", line, column)
-
-
 def parse_safely(path: Path) -> etree._Element:
     """The root of a KSeF file, parsed with entities, DTDs and network off.
 
     Raises HostileXmlError for a DOCTYPE (before its internal subset is read) and
-    FileRejected for a file that is not well-formed.
+    FileRejected for a file that is not well-formed or cannot be read.
     """
-    sentinel = _DoctypeSentinel()
-    peek = etree.XMLParser(target=sentinel, **SAFE_PARSER_OPTIONS)
     try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(PEEK_CHUNK):
-                peek.feed(chunk)
-            peek.close()
-    except _Stop:
-        pass
-    except etree.XMLSyntaxError as error:
-        if not sentinel.saw_doctype:
-            raise _syntax_error(path, error) from None
+        return parse_document(path)
     except OSError as error:
         raise FileRejected(str(path), f"cannot read the file: {error.strerror}") from None
-    if sentinel.saw_doctype:
-        raise HostileXmlError(str(path), DTD_REFUSED, 1)
-    try:
-        tree = etree.parse(str(path), etree.XMLParser(**SAFE_PARSER_OPTIONS))
-    except etree.XMLSyntaxError as error:
-        raise _syntax_error(path, error) from None
-    docinfo = tree.docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise HostileXmlError(str(path), DTD_REFUSED, 1)
-    return tree.getroot()
 
 
 class _Source:

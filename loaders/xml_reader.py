@@ -1,9 +1,7 @@
 """Reading a contract file safely and in constant memory: extract.
 
-XML is hostile until validated. Every parser here is built with entity resolution,
-DTD loading and network access off, and a document that declares a DTD at all is
-refused before its first record is read: that is where entity bombs and external
-entities live, and a data contract has no use for either.
+XML is hostile until validated: every parser here comes from loaders.xml_safety, and a
+document declaring a DTD is refused before its first record is read.
 """
 
 from __future__ import annotations
@@ -16,28 +14,12 @@ from pathlib import Path
 from lxml import etree
 
 from loaders.contracts import Contract, Table, contract_for_namespace
-from loaders.errors import FileRejected, HostileXmlError
+from loaders.errors import FileRejected
 from loaders.split import WHOLE_FILE, Segment, SegmentReader
+from loaders.xml_safety import SAFE_PARSER_OPTIONS, read_root_start, refuse_dtd, syntax_error
 
-PEEK_CHUNK = 64 * 1024
-PEEK_LIMIT = 4 * 1024 * 1024  # a root element starts long before this
 # A namespace in Clark notation, {urn:...} or {http://...}; not a regex quantifier like {9}.
 CLARK = re.compile(r"\{[^}\s]*[:/][^}\s]*\}")
-SAFE_PARSER_OPTIONS = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "dtd_validation": False,
-    "huge_tree": False,
-    "remove_comments": True,
-    "remove_pis": True,
-}
-
-
-DTD_REFUSED = (
-    "the file declares a DTD (<!DOCTYPE ...>); crm7 refuses DTDs and entities "
-    "(they enable XXE and entity-expansion attacks). Export the file without a DOCTYPE."
-)
 
 
 @dataclass(frozen=True)
@@ -46,87 +28,21 @@ class FileHeader:
     root_attributes: dict[str, str]
 
 
-def _syntax_error(path: Path, error: etree.XMLSyntaxError) -> FileRejected:
-    line, column = error.position if error.position else (error.lineno, None)
-    message = error.msg or str(error)
-    message = re.sub(r",? line \d+, column \d+$", "", message)
-    return FileRejected(str(path), f"not well-formed XML: {message}", line, column)
-
-
-class _RootFound(Exception):
-    pass
-
-
-class _HeaderTarget:
-    """Parser target that stops at the root element and refuses a DOCTYPE on sight.
-
-    libxml2 reports the DOCTYPE before it reads the internal subset, so an entity bomb
-    is refused before any of its entities is even declared.
-    """
-
-    def __init__(self) -> None:
-        self.tag: str | None = None
-        self.attributes: dict[str, str] = {}
-        self.saw_doctype = False
-
-    def doctype(self, *_args) -> None:
-        self.saw_doctype = True
-        raise _RootFound
-
-    def start(self, tag, attrib, nsmap=None) -> None:
-        self.tag, self.attributes = tag, dict(attrib)
-        raise _RootFound
-
-    def end(self, tag) -> None:
-        pass
-
-    def data(self, data) -> None:
-        pass
-
-    def close(self) -> None:
-        return None
-
-
 def read_header(path: Path) -> FileHeader:
     """The contract a file follows, from its root element, read without touching records.
 
     Raises HostileXmlError for a DTD, FileRejected for anything not well-formed up to the
     root, UnknownContractError for a root in no known contract namespace.
     """
-    target = _HeaderTarget()
-    parser = etree.XMLParser(target=target, **SAFE_PARSER_OPTIONS)
-    read = 0
-    with open(path, "rb") as handle:
-        try:
-            while chunk := handle.read(PEEK_CHUNK):
-                read += len(chunk)
-                parser.feed(chunk)
-                if read > PEEK_LIMIT:
-                    raise FileRejected(str(path), "no root element in the first 4 MiB of the file")
-            parser.close()
-        except _RootFound:
-            pass
-        except etree.XMLSyntaxError as error:
-            if not target.saw_doctype and target.tag is None:
-                raise _syntax_error(path, error) from None
-    if target.saw_doctype:
-        raise HostileXmlError(str(path), DTD_REFUSED, 1)
-    if target.tag is None:
-        raise FileRejected(str(path), "the file holds no XML element")
-    contract = contract_for_namespace(etree.QName(target.tag).namespace)
-    if target.tag != contract.root_tag:
+    root = read_root_start(path)
+    contract = contract_for_namespace(etree.QName(root.tag).namespace)
+    if root.tag != contract.root_tag:
         raise FileRejected(
             str(path),
-            f"root element <{etree.QName(target.tag).localname}> is not the root of "
+            f"root element <{etree.QName(root.tag).localname}> is not the root of "
             f"contract {contract.label}: expected <{etree.QName(contract.root_tag).localname}>",
         )
-    return FileHeader(contract, target.attributes)
-
-
-def _refuse_dtd(path: Path, root: etree._Element) -> None:
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise HostileXmlError(str(path), DTD_REFUSED, 1)
+    return FileHeader(contract, root.attributes)
 
 
 NO_ERRORS: list = []  # shared by valid records; never mutated
@@ -209,7 +125,7 @@ def iter_record_batches(
                 if root is not None or parent is None or parent.getparent() is not None:
                     continue  # a record tag nested inside a record: part of that record
                 root = parent
-                _refuse_dtd(path, root)
+                refuse_dtd(path, root.getroottree())
                 _check_root_shell(path, root, schema)
                 holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
             if element.getprevious() is None:  # the usual case: no stray before it
@@ -225,7 +141,7 @@ def iter_record_batches(
                 yield flush()
                 holder.clear()
         root = context.root
-        _refuse_dtd(path, root)
+        refuse_dtd(path, root.getroottree())
         if holder is None:
             _check_root_shell(path, root, schema)
             holder = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap)
@@ -235,7 +151,7 @@ def iter_record_batches(
             pending.append((numbered, stray, False))
         yield flush()
     except etree.XMLSyntaxError as error:
-        raise _syntax_error(path, error) from None
+        raise syntax_error(path, error) from None
     finally:
         reader.close()
 
