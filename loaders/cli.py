@@ -23,7 +23,8 @@ def _settings():
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from loaders.db import EmbeddedServer, export_lines, external_settings, project_root
+    from loaders.db import EmbeddedServer, export_lines, external_settings
+    from loaders.settings import project_root
 
     external = external_settings()
     server = EmbeddedServer(project_root())
@@ -143,7 +144,7 @@ def cmd_contract(args: argparse.Namespace) -> int:
             tables = ", ".join(f"raw.{table.name}" for table in contract.tables)
             print(f"{contract.label}: {contract.namespace} -> {tables}")
         return 0
-    from loaders.contract_docs import write_docs
+    from loaders.contracts.docs import write_docs
 
     for path in write_docs(contracts.values(), Path(args.output)):
         print(f"wrote {path}")
@@ -183,7 +184,7 @@ def run_dbt(arguments: list[str], settings=None):
     """
     from dbt.cli.main import dbtRunner
 
-    from loaders.db import project_root
+    from loaders.settings import project_root
 
     root = project_root()
     if arguments and arguments[0] in DBT_DATABASE_COMMANDS:
@@ -223,8 +224,9 @@ def cmd_lint_sql(args: argparse.Namespace) -> int:
     import psycopg
 
     from loaders.contracts import all_contracts
-    from loaders.db import connect, project_root
+    from loaders.db import connect
     from loaders.raw_schema import ensure_contract_tables
+    from loaders.settings import project_root
 
     root = project_root()
     server = _settings()

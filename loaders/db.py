@@ -27,7 +27,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from loaders.errors import DatabaseError
-from loaders.settings import database_url, pg_variables, port_number, project_dir
+from loaders.settings import database_url, pg_variables, port_number, project_root
 
 DATABASE_NAME = "crm7"
 SUPERUSER = "postgres"
@@ -83,18 +83,6 @@ class ConnectionSettings:
 def _quote_conninfo(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace("'", "\\'")
     return f"'{escaped}'"
-
-
-def project_root(start: Path | None = None) -> Path:
-    """The folder holding dbt_project.yml, searched upwards from the working directory."""
-    override = project_dir()
-    if override is not None:
-        return override
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "dbt_project.yml").is_file():
-            return folder
-    return here
 
 
 def external_settings(environ: Mapping[str, str] | None = None) -> ConnectionSettings | None:

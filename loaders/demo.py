@@ -12,8 +12,9 @@ from dataclasses import replace
 
 import psycopg
 
-from loaders.db import ConnectionSettings, connect, connection_settings, project_root
+from loaders.db import ConnectionSettings, connect, connection_settings
 from loaders.load import load_file
+from loaders.settings import project_root
 
 DEMO_DATABASE = "crm7_demo"
 STEPS = (

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 from loaders.batches import MAX_REASONS, REJECTS, Batch, produce_batches
-from loaders.contracts import Contract, Table
+from loaders.contracts import Contract, Table, lineage
 from loaders.errors import Crm7Error, FileRejected, SourceSystemError
 from loaders.raw_schema import RAW_SCHEMA, ensure_contract_tables
 from loaders.settings import load_segment_lines, load_workers
@@ -94,21 +94,13 @@ def file_sha256(path: Path) -> str:
 
 
 def _copy_statement(table: Table) -> sql.Composed:
-    columns = [*table.meta_columns, *(column.name for column in table.columns)]
+    columns = [*table.copied_lineage, *(column.name for column in table.columns)]
     return sql.SQL("copy {} ({}) from stdin").format(
         sql.Identifier(RAW_SCHEMA, table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
 
 
-REJECT_COLUMNS = (
-    "load_id",
-    "record_no",
-    "file_name",
-    "source_line",
-    "path",
-    "reason",
-    "record_xml",
-)
+REJECT_COLUMNS = lineage.REJECTS.written_columns
 
 
 def resolve_source_system(path: Path, from_file: str | None, from_cli: str | None) -> str:

@@ -1,5 +1,10 @@
 """The ``raw`` schema the loader owns: the loads registry, rejects, and one table per
-contract table. Created and widened on demand, never narrowed."""
+contract table. Created and widened on demand, never narrowed.
+
+What the tables hold is defined elsewhere, once: the contracts' columns by their XSDs
+(loaders.contracts.model), the lineage columns and the registry by
+loaders.contracts.lineage. This module only writes the DDL.
+"""
 
 from __future__ import annotations
 
@@ -7,53 +12,31 @@ import psycopg
 from psycopg import sql
 
 from loaders.contracts import Contract, Table
+from loaders.contracts.lineage import REGISTRY_TABLES
 
 RAW_SCHEMA = "raw"
 
-REGISTRY_DDL = """
-create schema if not exists raw;
+# Finding a file's earlier loads by its content (the same file loaded twice is skipped).
+REGISTRY_INDEXES = {
+    "loads": ("create index if not exists loads_sha256_idx on raw.loads (file_sha256)",),
+}
 
-create table if not exists raw.loads (
-    load_id bigint generated always as identity primary key,
-    file_name text not null,
-    file_path text not null,
-    file_sha256 text not null,
-    file_size_bytes bigint not null,
-    source_system text,
-    contract text,
-    contract_version text,
-    contract_namespace text,
-    status text not null check (status in ('running', 'loaded', 'failed')),
-    forced boolean not null default false,
-    started_at timestamptz not null,
-    finished_at timestamptz,
-    records_read bigint not null default 0,
-    records_loaded bigint not null default 0,
-    records_rejected bigint not null default 0,
-    error_message text,
-    error_line integer,
-    error_column integer,
-    constraint loads_records_reconcile check (records_read = records_loaded + records_rejected)
-);
-create index if not exists loads_sha256_idx on raw.loads (file_sha256);
-comment on table raw.loads is
-    'One row per crm7 load of one file: what was read, loaded and rejected. '
-    'records_read = records_loaded + records_rejected, always.';
 
-create table if not exists raw.rejects (
-    load_id bigint not null references raw.loads (load_id),
-    record_no bigint not null,
-    file_name text not null,
-    source_line integer,
-    path text,
-    reason text not null,
-    record_xml text,
-    _loaded_at timestamptz not null default now(),
-    primary key (load_id, record_no)
-);
-comment on table raw.rejects is
-    'Records that failed their contract: file, line, element path, reason and the record XML.';
-"""
+def registry_ddl() -> str:
+    """The schema, raw.loads and raw.rejects (as loaders.contracts.lineage defines them)."""
+    statements = [f"create schema if not exists {RAW_SCHEMA}"]
+    for table in REGISTRY_TABLES:
+        definitions = [column.definition() for column in table.columns]
+        definitions += table.constraints
+        body = ",\n    ".join(definitions)
+        statements.append(f"create table if not exists {RAW_SCHEMA}.{table.name} (\n    {body}\n)")
+        statements += REGISTRY_INDEXES.get(table.name, ())
+        comment = table.description.replace("'", "''")
+        statements.append(f"comment on table {RAW_SCHEMA}.{table.name} is '{comment}'")
+    return ";\n".join(statements) + ";\n"
+
+
+REGISTRY_DDL = registry_ddl()
 
 
 def ensure_registry(conn: psycopg.Connection) -> None:
@@ -65,16 +48,7 @@ def ensure_registry(conn: psycopg.Connection) -> None:
 def table_ddl(table: Table) -> list[sql.Composed]:
     """CREATE TABLE and ADD COLUMN statements that bring one raw table up to its contract."""
     ident = sql.Identifier(RAW_SCHEMA, table.name)
-    meta = [
-        sql.SQL("_load_id bigint not null"),  # no FK: a per-row check halves COPY speed
-        sql.SQL("_record_no bigint not null"),
-        sql.SQL("_source_line integer"),
-    ]
-    if table.is_record:
-        meta.append(sql.SQL("_source_system text not null"))
-    else:
-        meta.append(sql.SQL("_position integer not null"))
-    meta.append(sql.SQL("_loaded_at timestamptz not null default now()"))
+    meta = [sql.SQL(column.definition()) for column in table.lineage]
     statements = [
         sql.SQL("create table if not exists {} ({})").format(ident, sql.SQL(", ").join(meta))
     ]

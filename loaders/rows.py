@@ -74,7 +74,7 @@ class Extractor:
 
 
 def compile_extractor(table: Table) -> Extractor:
-    meta_width = len(table.meta_columns)
+    meta_width = len(table.copied_lineage)
     extractor = _compile_sources(
         table,
         meta_width,

@@ -131,6 +131,19 @@ def project_dir(environ: Environment | None = None) -> Path | None:
     return Path(configured).resolve() if configured else None
 
 
+def project_root(start: Path | None = None) -> Path:
+    """The crm7 project: CRM7_PROJECT_DIR, else the folder holding dbt_project.yml,
+    searched upwards from ``start`` (the working directory)."""
+    override = project_dir()
+    if override is not None:
+        return override
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dbt_project.yml").is_file():
+            return folder
+    return here
+
+
 def database_url(environ: Environment | None = None) -> str | None:
     """CRM7_DATABASE_URL; None when unset or empty."""
     return _environment(environ).get("CRM7_DATABASE_URL") or None

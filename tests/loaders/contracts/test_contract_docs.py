@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+from conftest import ROOT
 from xmlschema.validators import XsdAttribute, XsdElement
 
-from loaders.contract_docs import doc_file_name, write_docs
 from loaders.contracts import Contract, all_contracts, read_contract
+from loaders.contracts.docs import doc_file_name, write_docs
 
-ROOT = Path(__file__).resolve().parents[2]
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XML_BLOCK = re.compile(r"```xml\n(<\?xml.*?)```", re.DOTALL)
 

@@ -2,7 +2,8 @@
 
 Everything about the data comes from the XSD through xmlschema (element and attribute
 names, types, facets, occurrences, Polish and English ``xs:documentation``) and from the
-raw-table mapping in :mod:`loaders.contracts`; the examples come from ``examples/``. The
+raw-table mapping in :mod:`loaders.contracts.model` and the loader's lineage columns in
+:mod:`loaders.contracts.lineage`; the examples come from ``examples/``. The
 only text written here is what holds for every contract alike: how namespaces and
 versions work and what the loader does beyond validation. A new contract (products,
 invoices) therefore gets its page without any change in this module.
@@ -19,7 +20,7 @@ import xmlschema
 from lxml import etree
 from xmlschema.validators import XsdAttribute, XsdElement
 
-from loaders.contracts import XSD_NS, Contract, Table
+from loaders.contracts.model import XSD_NS, Contract, Table, contracts_dir
 from loaders.xml_safety import declares_dtd, safe_parser
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -36,14 +37,6 @@ PRIMITIVE_WORDS = {
     "double": "floating-point number",
     "float": "floating-point number",
     "anyURI": "URI",
-}
-META_COLUMNS = {  # (PostgreSQL type, meaning) of the columns the loader fills
-    "_load_id": ("bigint", "the load that brought the row (`raw.loads.load_id`)"),
-    "_record_no": ("bigint", "the record's position among the file's records, from 1"),
-    "_source_line": ("integer", "line of the element in the file"),
-    "_source_system": ("text", "source system of the file"),
-    "_position": ("integer", "position among the record's elements of this name, from 1"),
-    "_loaded_at": ("timestamptz", "when the row was written"),
 }
 SOURCE_SYSTEM_ATTRIBUTE = "sourceSystem"  # read by the loader on every contract's root
 
@@ -81,8 +74,6 @@ def doc_file_name(contract: Contract) -> str:
 
 
 def _default_examples_dir() -> Path:
-    from loaders.contracts import contracts_dir
-
     return contracts_dir().parent / "examples"
 
 
@@ -575,9 +566,8 @@ def _raw_tables_section(contract: Contract) -> list[str]:
             "| Column | PostgreSQL type | From |",
             "|---|---|---|",
         ]
-        for name in (*table.meta_columns, "_loaded_at"):
-            pg_type, meaning = META_COLUMNS.get(name, ("", "set by the loader"))
-            lines.append(_row(f"`{name}`", pg_type, meaning))
+        for lineage in table.lineage:
+            lines.append(_row(f"`{lineage.name}`", lineage.sql_type, lineage.description))
         for column, source in zip(table.columns, table.sources, strict=True):
             lines.append(_row(f"`{column.name}`", column.pg_type, _source_words(table, source)))
         lines.append("")

@@ -29,13 +29,13 @@ from pathlib import Path
 import xmlschema
 from xmlschema.validators import XsdAttribute, XsdElement
 
+from loaders.contracts.lineage import LineageColumn, lineage_columns
 from loaders.errors import ContractError, UnknownContractError
-from loaders.settings import cache_home
+from loaders.settings import cache_home, project_root
 
 ANNOTATIONS_NS = "urn:crm7:contract-annotations"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 NAMESPACE_VERSION = re.compile(r"^urn:crm7:contract:(?P<name>[a-z_]+):v(?P<major>\d+)$")
-META_COLUMNS = ("_load_id", "_record_no", "_source_line")
 
 # XSD primitive (or well-known derived) type -> PostgreSQL type of the raw column.
 PG_TYPES = {
@@ -75,9 +75,14 @@ class Table:
     replaced_whole: bool = False
 
     @property
-    def meta_columns(self) -> tuple[str, ...]:
-        extra = ("_source_system",) if self.is_record else ("_position",)
-        return (*META_COLUMNS, *extra)
+    def lineage(self) -> tuple[LineageColumn, ...]:
+        """The loader's lineage columns of this table, before the contract's columns."""
+        return lineage_columns(self.is_record)
+
+    @property
+    def copied_lineage(self) -> tuple[str, ...]:
+        """The lineage columns the loader writes in its COPY, in table order."""
+        return tuple(column.name for column in self.lineage if column.written_by == "loader")
 
     def all_tables(self) -> list[Table]:
         tables = [self]
@@ -114,13 +119,11 @@ def snake_case(name: str) -> str:
 
 
 def contracts_dir() -> Path:
-    from loaders.db import project_root
-
     here = project_root() / "contracts"
     if here.is_dir():
         return here
     # Installed without a checkout: the contracts beside the package source.
-    return Path(__file__).resolve().parent.parent / "contracts"
+    return Path(__file__).resolve().parents[2] / "contracts"
 
 
 def _read_schema(path: Path) -> xmlschema.XMLSchema:
@@ -281,7 +284,7 @@ def _cached_project_contracts(directory: Path) -> dict[str, Contract]:
 
     Reading the XSDs with xmlschema costs ~0.3 s, paid by every ``crm7 load`` and
     ``crm7 dbt`` call; the table layouts change only when a contract file (or this
-    module) does, which is what the cache key records.
+    module, which derives them) does, which is what the cache key records.
     """
     xsds = sorted(directory.glob("*/v*/*.xsd"))
     key = [
