@@ -95,7 +95,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from loaders.validate import validate_file
+    from loaders.load.validate import validate_file
 
     failed = 0
     for name in args.paths:
@@ -171,7 +171,7 @@ def ensure_all_raw_tables(settings=None) -> None:
     also for entities no file has been loaded for yet (they are then simply empty).
     """
     from loaders.db import connect
-    from loaders.raw_schema import ensure_all_contract_tables
+    from loaders.load.raw_schema import ensure_all_contract_tables
 
     with connect(settings or _settings()) as conn:
         ensure_all_contract_tables(conn)
@@ -225,7 +225,7 @@ def cmd_lint_sql(args: argparse.Namespace) -> int:
 
     from loaders.contracts import all_contracts
     from loaders.db import connect
-    from loaders.raw_schema import ensure_contract_tables
+    from loaders.load.raw_schema import ensure_contract_tables
     from loaders.settings import project_root
 
     root = project_root()

@@ -118,10 +118,10 @@ def paused_load(settings: ConnectionSettings, path: Path, monkeypatch) -> Iterat
     """Runs load_file(path) in a thread on its own connection and holds it after it has
     registered itself, before its first COPY; the load finishes when the block ends.
     Yields a dict that holds the LoadResult under "result" after the block."""
-    import loaders.load
+    import loaders.load.pipeline as pipeline
 
     registered, release = threading.Event(), threading.Event()
-    copy_batches = loaders.load._copy_batches
+    copy_batches = pipeline.copy_batches
     outcome: dict = {}
 
     def held_copy(*args, **kwargs):
@@ -129,17 +129,17 @@ def paused_load(settings: ConnectionSettings, path: Path, monkeypatch) -> Iterat
         release.wait(timeout=120)
         return copy_batches(*args, **kwargs)
 
-    monkeypatch.setattr(loaders.load, "_copy_batches", held_copy)
+    monkeypatch.setattr(pipeline, "copy_batches", held_copy)
 
     def run() -> None:
         with psycopg.connect(settings.conninfo()) as connection:
-            outcome["result"] = loaders.load.load_file(connection, path)
+            outcome["result"] = pipeline.load_file(connection, path)
 
     thread = threading.Thread(target=run)
     thread.start()
     try:
         assert registered.wait(timeout=120), "the load never reached its first COPY"
-        monkeypatch.setattr(loaders.load, "_copy_batches", copy_batches)
+        monkeypatch.setattr(pipeline, "copy_batches", copy_batches)
         yield outcome
     finally:
         release.set()

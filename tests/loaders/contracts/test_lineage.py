@@ -6,7 +6,7 @@ from conftest import query
 
 from loaders.contracts import LINEAGE_COLUMNS, REGISTRY_TABLES, all_contracts
 from loaders.contracts.lineage import LoaderColumn, lineage_columns
-from loaders.raw_schema import ensure_all_contract_tables
+from loaders.load.raw_schema import ensure_all_contract_tables
 
 
 def _columns_in_database(conn, table: str) -> list[tuple[str, str, bool]]:

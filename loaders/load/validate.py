@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loaders.batches import lxml_schema
 from loaders.errors import Crm7Error, FileRejected
-from loaders.xml_reader import iter_record_batches, read_header
+from loaders.load.batches import lxml_schema
+from loaders.load.header import read_header
+from loaders.load.records import iter_record_batches
 
 
 @dataclass

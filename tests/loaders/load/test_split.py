@@ -6,7 +6,7 @@ import itertools
 
 from bench.generate import write_file
 from loaders.contracts import all_contracts
-from loaders.split import WHOLE_FILE, SegmentReader, plan_segments
+from loaders.load.split import WHOLE_FILE, SegmentReader, plan_segments
 
 CONTRACT = all_contracts()["urn:crm7:contract:contractors:v1"]
 

@@ -16,6 +16,8 @@ from conftest import FIXTURES, query, scalar
 
 from bench.generate import write_file
 from loaders.load import load_file
+from loaders.load.header import read_header
+from loaders.load.split import plan_segments
 
 NS = "urn:crm7:contract:contractors:v1"
 RAW_TABLES = ("contractors", "contractor_addresses", "contractor_phones", "contractor_emails")
@@ -369,9 +371,7 @@ def test_segments_and_workers_load_exactly_what_one_pass_loads(conn, tmp_path, m
     text = text.replace("<name>Firma 1000 ", "<name></name><name>Firma 1000 ", 1)
     text = text.replace("<name>Firma 3500 ", "<name></name><name>Firma 3500 ", 1)
     path.write_text(text)
-    from loaders.split import plan_segments
-
-    contract = load_file.__globals__["read_header"](path).contract
+    contract = read_header(path).contract
     assert len(plan_segments(path, contract, 2000)) > 10
 
     results = _load_every_way(conn, path, monkeypatch)

@@ -1,7 +1,8 @@
-"""Reading a contract file safely and in constant memory: extract.
+"""Reading a contract file's records in constant memory, each validated: extract.
 
-XML is hostile until validated: every parser here comes from loaders.xml_safety, and a
-document declaring a DTD is refused before its first record is read.
+XML is hostile until validated: the parser's options come from loaders.xml_safety, the
+header (loaders.load.header) has already refused a DTD, and a DTD found after all while
+streaming refuses the file too.
 """
 
 from __future__ import annotations
@@ -13,36 +14,14 @@ from pathlib import Path
 
 from lxml import etree
 
-from loaders.contracts import Contract, Table, contract_for_namespace
+from loaders.contracts import Contract, Table
 from loaders.errors import FileRejected
-from loaders.split import WHOLE_FILE, Segment, SegmentReader
-from loaders.xml_safety import SAFE_PARSER_OPTIONS, read_root_start, refuse_dtd, syntax_error
+from loaders.load.header import FileHeader
+from loaders.load.split import WHOLE_FILE, Segment, SegmentReader
+from loaders.xml_safety import SAFE_PARSER_OPTIONS, refuse_dtd, syntax_error
 
 # A namespace in Clark notation, {urn:...} or {http://...}; not a regex quantifier like {9}.
 CLARK = re.compile(r"\{[^}\s]*[:/][^}\s]*\}")
-
-
-@dataclass(frozen=True)
-class FileHeader:
-    contract: Contract
-    root_attributes: dict[str, str]
-
-
-def read_header(path: Path) -> FileHeader:
-    """The contract a file follows, from its root element, read without touching records.
-
-    Raises HostileXmlError for a DTD, FileRejected for anything not well-formed up to the
-    root, UnknownContractError for a root in no known contract namespace.
-    """
-    root = read_root_start(path)
-    contract = contract_for_namespace(etree.QName(root.tag).namespace)
-    if root.tag != contract.root_tag:
-        raise FileRejected(
-            str(path),
-            f"root element <{etree.QName(root.tag).localname}> is not the root of "
-            f"contract {contract.label}: expected <{etree.QName(contract.root_tag).localname}>",
-        )
-    return FileHeader(contract, root.attributes)
 
 
 NO_ERRORS: list = []  # shared by valid records; never mutated

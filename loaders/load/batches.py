@@ -14,9 +14,10 @@ from pathlib import Path
 from lxml import etree
 
 from loaders.contracts import Contract
-from loaders.rows import compile_extractor
-from loaders.split import WHOLE_FILE, Segment
-from loaders.xml_reader import FileHeader, Record, SegmentProgress, iter_record_batches
+from loaders.load.header import FileHeader
+from loaders.load.records import Record, SegmentProgress, iter_record_batches
+from loaders.load.rows import compile_extractor
+from loaders.load.split import WHOLE_FILE, Segment
 from loaders.xml_safety import safe_parser
 
 BATCH_RECORDS = 1000  # records validated, converted and copied together

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from multiprocessing import connection as mp_connection
 from pathlib import Path
 
-from loaders.batches import Batch, produce_batches
 from loaders.errors import Crm7Error, FileRejected
-from loaders.split import Segment
-from loaders.xml_reader import FileHeader
+from loaders.load.batches import Batch, produce_batches
+from loaders.load.header import FileHeader
+from loaders.load.split import Segment
 
 PREFETCH_BATCHES = 8  # converted batches waiting for COPY at most: bounds memory
 

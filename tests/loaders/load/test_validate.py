@@ -6,7 +6,7 @@ import os
 
 from conftest import EXAMPLES, FIXTURES, run_crm7
 
-from loaders.validate import validate_file
+from loaders.load.validate import validate_file
 
 
 def test_valid_and_invalid_records_are_reported_with_file_line_and_field():

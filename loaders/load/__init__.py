@@ -1,0 +1,18 @@
+"""The load pipeline: a contract file, validated record by record, into raw tables.
+
+- ``header``: which contract a file follows (read_header, FileHeader);
+- ``split``: cutting a large file into segments at record starts;
+- ``records``: streaming a file's (or a segment's) records, validated in batches;
+- ``rows``: a validated record element as raw-table rows;
+- ``batches``: records as COPY text per table, wherever the parsing runs;
+- ``workers``: parsing segments in forked worker processes;
+- ``pg_copy``: COPY of the batches into PostgreSQL;
+- ``registry``: the file's row in raw.loads and the locks that make concurrent loads safe;
+- ``raw_schema``: DDL of the raw tables and the registry;
+- ``pipeline``: load_file, which runs the above in one transaction per file;
+- ``validate``: the same checks with no database (``crm7 validate``).
+"""
+
+from loaders.load.pipeline import LoadResult, load_file
+
+__all__ = ["LoadResult", "load_file"]
