@@ -114,7 +114,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_ksef(args: argparse.Namespace) -> int:
-    from loaders.convert_ksef import convert_files
+    from loaders.convert.ksef import convert_files
     from loaders.errors import FileRejected, KsefConversionError
 
     try:

@@ -113,10 +113,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
+from loaders.contracts import contract_for_namespace
+from loaders.contracts.facets import FieldFacets, field_facets
 from loaders.errors import FileRejected, KsefConversionError, SourceSystemError
 from loaders.xml_safety import parse_document
 
@@ -126,21 +129,19 @@ SCHEMA_NAMES = {FA2_NAMESPACE: "FA(2)", FA3_NAMESPACE: "FA(3)"}
 CONTRACT_NAMESPACE = "urn:crm7:contract:invoices:v1"
 DEFAULT_SOURCE_SYSTEM = "ksef"
 
-KINDS = ("VAT", "KOR", "ZAL", "ROZ", "UPR", "KOR_ZAL", "KOR_ROZ")
+PRO_FORMA = "PRO"  # a kind of the contract's that no KSeF invoice is
 CORRECTION_KINDS = frozenset({"KOR", "KOR_ZAL", "KOR_ROZ"})
 MARGIN_RATE = "marża"  # P_13_11: no VAT rate, the margin scheme (art. 119 and 120)
 OSS_RATE = "OSS"  # P_13_5 when no line gives its P_12_XII rate
 NO_NAME = "(brak nazwy)"
 VAT_RATE_SINCE_2011 = date(2011, 1, 1)  # 22 -> 23, 7 -> 8, 3 -> 5
 
-SOURCE_SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-NIP = re.compile(r"^[0-9]{10}$")
-EU_VAT_ID = re.compile(r"^[A-Z]{2}[0-9A-Z+*]{2,12}$")
-COUNTRY = re.compile(r"^[A-Z]{2}$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-BANK_ACCOUNT = re.compile(r"^[0-9A-Z ]{10,42}$")
+NIP = re.compile(r"^[0-9]{10}$")  # KSeF's TNrNIP; the contract accepts more spellings
+# A VAT rate in percent (P_12_XII): written as a code, so no contract field bounds it.
+OSS_RATE_DIGITS = (2, 5)
+AMOUNT = "invoice/totalGross"  # every amount of the contract has its type
 GROSZ = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -219,6 +220,32 @@ class ConversionResult:
     output: Path
     invoices: int = 0
     notes: list[str] = field(default_factory=list)  # "file: what was assumed or left out"
+
+
+# --- the contract's limits --------------------------------------------------------------
+
+
+@cache
+def contract_field(path: str) -> FieldFacets:
+    """What the invoices contract allows in the field at ``path`` (``invoice/seller/name``):
+    read from its XSD, so that a limit is written there only."""
+    return field_facets(contract_for_namespace(CONTRACT_NAMESPACE), path)
+
+
+def ksef_kinds() -> tuple[str, ...]:
+    """RodzajFaktury values converted: the contract's invoice kinds but pro forma."""
+    return tuple(kind for kind in contract_field("invoice/kind").enumeration if kind != PRO_FORMA)
+
+
+def _max_length(path: str) -> int | None:
+    return contract_field(path).max_length
+
+
+def _digits(path: str) -> tuple[int, int]:
+    """(fraction digits, total digits) the contract allows in the field at ``path``."""
+    facets = contract_field(path)
+    assert facets.fraction_digits is not None and facets.total_digits is not None, path
+    return facets.fraction_digits, facets.total_digits
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -349,7 +376,7 @@ class _Source:
         return number
 
     def amount(self, parent: etree._Element, steps: str, required: bool = False) -> Decimal | None:
-        number = self.number(parent, steps, 2, 18, required)
+        number = self.number(parent, steps, *_digits(AMOUNT), required)
         return None if number is None else number.quantize(GROSZ)
 
     def day(self, parent: etree._Element, steps: str, required: bool = False) -> date | None:
@@ -474,26 +501,29 @@ def read_invoice(path: Path) -> Invoice:
     if kind_element is None:
         raise source.missing(fa, "RodzajFaktury")
     kind = source.value_of(kind_element, required=True)
-    if kind not in KINDS:
+    if kind not in ksef_kinds():
         raise source.error(
-            kind_element, f"unknown RodzajFaktury {kind!r}; expected one of {', '.join(KINDS)}"
+            kind_element,
+            f"unknown RodzajFaktury {kind!r}; expected one of {', '.join(ksef_kinds())}",
         )
     assert kind is not None
 
     seller = _seller(source, root)
     assert seller.nip is not None
-    number = source.text(fa, "P_2", required=True, max_length=100)
+    number = source.text(fa, "P_2", required=True, max_length=_max_length("invoice/number"))
     assert number is not None
     source_record_id = f"{seller.nip}/{number}"
-    if len(source_record_id) > 100:
+    id_length = _max_length("invoice/sourceRecordId")
+    if id_length is not None and len(source_record_id) > id_length:
         raise source.error(
             source.at(fa, "P_2"),
-            f"NIP/number {source_record_id!r} is longer than the 100 characters of sourceRecordId",
+            f"NIP/number {source_record_id!r} is longer than the {id_length} characters of "
+            "sourceRecordId",
         )
     issue_date = source.day(fa, "P_1", required=True)
     assert issue_date is not None
     currency = source.text(fa, "KodWaluty", required=True)
-    if not CURRENCY.match(currency or ""):
+    if not contract_field("invoice/currency").accepts(currency or ""):
         raise source.error(source.at(fa, "KodWaluty"), f"not a currency code: {currency!r}")
     assert currency is not None
     total_gross = source.amount(fa, "P_15", required=True)
@@ -527,22 +557,27 @@ def read_invoice(path: Path) -> Invoice:
     return invoice
 
 
-def _party_address(source: _Source, party: etree._Element) -> tuple[str | None, str | None]:
+def _party_address(
+    source: _Source, party: etree._Element, role: str
+) -> tuple[str | None, str | None]:
+    """(address, country) of the party written as ``role`` (seller or buyer)."""
     address = source.find(party, "Adres")
     if address is None:
         return None, None
     lines = [source.text(address, "AdresL1"), source.text(address, "AdresL2")]
     joined = ", ".join(line for line in lines if line) or None
-    if joined is not None and len(joined) > 500:
+    allowed = _max_length(f"invoice/{role}/address")
+    if joined is not None and allowed is not None and len(joined) > allowed:
         raise source.error(
-            address, f"AdresL1 + AdresL2 is {len(joined)} characters; the contract allows 500"
+            address,
+            f"AdresL1 + AdresL2 is {len(joined)} characters; the contract allows {allowed}",
         )
-    return joined, _country(source, address, "KodKraju")
+    return joined, _country(source, address, "KodKraju", role)
 
 
-def _country(source: _Source, parent: etree._Element, steps: str) -> str | None:
+def _country(source: _Source, parent: etree._Element, steps: str, role: str) -> str | None:
     code = source.text(parent, steps)
-    if code is not None and not COUNTRY.match(code):
+    if code is not None and not contract_field(f"invoice/{role}/countryCode").accepts(code):
         raise source.error(source.at(parent, steps), f"not a country code: {code!r}")
     return code
 
@@ -557,9 +592,9 @@ def _seller(source: _Source, root: etree._Element) -> Party:
     nip = _nip(source, ids)
     if nip is None:
         raise source.missing(ids, "NIP")
-    name = source.text(ids, "Nazwa", required=True, max_length=500)
+    name = source.text(ids, "Nazwa", required=True, max_length=_max_length("invoice/seller/name"))
     assert name is not None
-    address, country = _party_address(source, party)
+    address, country = _party_address(source, party, "seller")
     return Party(name=name, nip=nip, address=address, country_code=country)
 
 
@@ -577,26 +612,26 @@ def _buyer(source: _Source, root: etree._Element) -> Party:
     ids = source.find(party, "DaneIdentyfikacyjne")
     if ids is None:
         raise source.missing(party, "DaneIdentyfikacyjne")
-    name = source.text(ids, "Nazwa", max_length=500)
+    name = source.text(ids, "Nazwa", max_length=_max_length("invoice/buyer/name"))
     if name is None:
         source.note(f'buyer (Podmiot2) has no Nazwa: named "{NO_NAME}"')
         name = NO_NAME
-    address, country = _party_address(source, party)
+    address, country = _party_address(source, party, "buyer")
     nip = _nip(source, ids)
     eu_vat_id = other_id = None
     eu_country = source.text(ids, "KodUE")
     if eu_country is not None:
         number = source.text(ids, "NrVatUE", required=True) or ""
         eu_vat_id = (eu_country + number).replace(" ", "").upper()
-        if not EU_VAT_ID.match(eu_vat_id):
+        if not contract_field("invoice/buyer/euVatId").accepts(eu_vat_id):
             raise source.error(
                 source.at(ids, "NrVatUE"),
                 f"KodUE + NrVatUE {eu_vat_id!r} is not an EU VAT number",
             )
         country = country or {"EL": "GR"}.get(eu_country, eu_country)
     if source.find(ids, "NrID") is not None:
-        other_id = source.text(ids, "NrID", max_length=100)
-        country = country or _country(source, ids, "KodKraju")
+        other_id = source.text(ids, "NrID", max_length=_max_length("invoice/buyer/otherId"))
+        country = country or _country(source, ids, "KodKraju", "buyer")
     return Party(
         name=name,
         nip=nip,
@@ -608,7 +643,9 @@ def _buyer(source: _Source, root: etree._Element) -> Party:
 
 
 def _correction(source: _Source, fa: etree._Element, invoice: Invoice) -> None:
-    invoice.correction_reason = source.text(fa, "PrzyczynaKorekty", max_length=500)
+    invoice.correction_reason = source.text(
+        fa, "PrzyczynaKorekty", max_length=_max_length("invoice/correctionReason")
+    )
     corrected = source.findall(fa, "DaneFaKorygowanej")
     if len(corrected) > 1:
         source.note(
@@ -619,12 +656,18 @@ def _correction(source: _Source, fa: etree._Element, invoice: Invoice) -> None:
     if not corrected:
         source.note("correction without DaneFaKorygowanej: no correctedInvoiceId")
         return
-    number = source.text(corrected[0], "NrFaKorygowanej", required=True, max_length=100)
+    number = source.text(
+        corrected[0],
+        "NrFaKorygowanej",
+        required=True,
+        max_length=_max_length("invoice/correctedInvoiceNumber"),
+    )
     corrected_id = f"{invoice.seller.nip}/{number}"
-    if len(corrected_id) > 100:
+    id_length = _max_length("invoice/correctedInvoiceId")
+    if id_length is not None and len(corrected_id) > id_length:
         raise source.error(
             source.at(corrected[0], "NrFaKorygowanej"),
-            "NIP/number is longer than the 100 characters of correctedInvoiceId",
+            f"NIP/number is longer than the {id_length} characters of correctedInvoiceId",
         )
     invoice.corrected_invoice_number = number
     invoice.corrected_invoice_id = corrected_id
@@ -638,7 +681,7 @@ def _raw_line(source: _Source, element: etree._Element, kind: str) -> _RawLine:
     rate = source.text(element, "P_12")
     oss = False
     if rate is None:
-        oss_rate = source.number(element, "P_12_XII", 2, 5)
+        oss_rate = source.number(element, "P_12_XII", *OSS_RATE_DIGITS)
         if oss_rate is not None:
             rate, oss = _code(oss_rate), True
     return _RawLine(
@@ -649,12 +692,12 @@ def _raw_line(source: _Source, element: etree._Element, kind: str) -> _RawLine:
         net=source.amount(element, "P_11"),
         gross=source.amount(element, "P_11A"),
         vat=source.amount(element, "P_11Vat"),
-        quantity=source.number(element, "P_8B", 6, 18),
-        unit_net_price=source.number(element, "P_9A", 8, 22),
-        exchange_rate=source.number(element, "KursWaluty", 6, 14),
-        name=source.text(element, "P_7", max_length=500),
-        product_id=source.text(element, "Indeks", max_length=100),
-        unit=source.text(element, "P_8A", max_length=40),
+        quantity=source.number(element, "P_8B", *_digits("invoice/line/quantity")),
+        unit_net_price=source.number(element, "P_9A", *_digits("invoice/line/unitNetPrice")),
+        exchange_rate=source.number(element, "KursWaluty", *_digits("invoice/exchangeRate")),
+        name=source.text(element, "P_7", max_length=_max_length("invoice/line/name")),
+        product_id=source.text(element, "Indeks", max_length=_max_length("invoice/line/productId")),
+        unit=source.text(element, "P_8A", max_length=_max_length("invoice/line/unit")),
     )
 
 
@@ -814,7 +857,7 @@ def _exchange_rate(
         )
     )
     if not rates:
-        advance_rate = source.number(fa, "KursWalutyZ", 6, 14)
+        advance_rate = source.number(fa, "KursWalutyZ", *_digits("invoice/exchangeRate"))
         if advance_rate is not None and advance_rate > 0:
             rates = [advance_rate]
     if len(rates) == 1:
@@ -831,7 +874,7 @@ def _payment(source: _Source, fa: etree._Element, invoice: Invoice) -> None:
     payment = source.find(fa, "Platnosc")
     if payment is None:
         return
-    form = source.text(payment, "FormaPlatnosci", max_length=40)
+    form = source.text(payment, "FormaPlatnosci", max_length=_max_length("invoice/paymentForm"))
     invoice.payment_form = form
     if form is None and source.text(payment, "OpisPlatnosci"):
         source.note("PlatnoscInna/OpisPlatnosci (free text) not mapped to paymentForm")
@@ -876,10 +919,11 @@ def _bank_account(source: _Source, payment: etree._Element, currency: str) -> st
     )
     number = source.text(chosen, "NrRB", required=True) or ""
     number = re.sub(r"[\s-]", "", number).upper()
-    if not BANK_ACCOUNT.match(number):
+    account = contract_field("invoice/bankAccount")
+    if not account.accepts(number):
         raise source.error(
             source.at(chosen, "NrRB"),
-            f"not a bank account number (10-42 letters and digits): {number!r}",
+            f"not a bank account number ({' and '.join(account.patterns)}): {number!r}",
         )
     return number
 
@@ -997,7 +1041,7 @@ def convert_files(
     every file converted: it is written beside its final name and renamed at the end, so
     a failure (KsefConversionError, HostileXmlError, FileRejected) leaves no partial file.
     """
-    if not SOURCE_SYSTEM.match(source_system):
+    if not contract_field("invoices/@sourceSystem").accepts(source_system):
         raise SourceSystemError(
             f"--source-system {source_system!r}: use lowercase letters, digits and "
             "underscores (e.g. ksef, erp)"

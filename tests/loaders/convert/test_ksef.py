@@ -17,7 +17,7 @@ import xmlschema
 from conftest import REFERENCE, ROOT, query, run_crm7
 from lxml import etree
 
-from loaders.convert_ksef import (
+from loaders.convert.ksef import (
     FA2_NAMESPACE,
     FA3_NAMESPACE,
     MARGIN_RATE,
@@ -431,6 +431,12 @@ def test_placeholder_template_error_names_file_and_element():
         ("<P_15>123</P_15>", "<P_15>123.456</P_15>", "Faktura/Fa/P_15", "decimal places"),
         ("<P_1>2025-12-04</P_1>", "<P_1>04.12.2025</P_1>", "Faktura/Fa/P_1", "not a date"),
         ("<P_2>15/2024</P_2>", "", "Faktura/Fa/P_2", "missing"),
+        (
+            "<P_2>15/2024</P_2>",
+            f"<P_2>{'9' * 101}</P_2>",
+            "Faktura/Fa/P_2",
+            "101 characters; the contract allows at most 100",
+        ),
     ],
 )
 def test_what_cannot_be_mapped_is_a_named_error(tmp_path, old, new, element, message):
