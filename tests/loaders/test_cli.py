@@ -55,16 +55,3 @@ def test_contract_list_names_the_raw_tables(database):
         "contractors v1 (1.0): urn:crm7:contract:contractors:v1 -> raw.contractors" in result.stdout
     )
     assert "raw.contractor_addresses" in result.stdout
-
-
-def test_dbt_finds_the_raw_tables_of_every_contract_before_any_file_is_loaded(conn, database):
-    from loaders.cli import ensure_all_raw_tables
-    from loaders.contracts import all_contracts
-
-    ensure_all_raw_tables(database)
-
-    found = {
-        row[0] for row in conn.execute("select tablename from pg_tables where schemaname = 'raw'")
-    }
-    wanted = {table.name for contract in all_contracts().values() for table in contract.tables}
-    assert {"contractors", "calendar_events", "calendar_event_attendees"} <= wanted <= found
