@@ -1,7 +1,9 @@
 """Polish company identifiers, NIP and REGON: normalisation and checksums.
 
-The same rules run in SQL (macros/identifiers.sql) where the CRM is built; this module
-serves the Python side (generators, checks) and both are tested against the same vectors.
+The same rules run in SQL where the CRM is built, as the dbt macros in
+macros/normalization/ (normalize_nip.sql, nip_checksum_ok.sql, normalize_regon.sql,
+regon_checksum_ok.sql); this module serves the Python side (generators, checks) and both
+are tested against the same vectors.
 """
 
 from __future__ import annotations
