@@ -133,7 +133,7 @@ def connection_settings(root: Path | None = None) -> ConnectionSettings:
 
 def server_environment(settings: ConnectionSettings) -> dict[str, str]:
     """This process's environment with PG* naming ``settings``: for psql, dbt, sqlfluff."""
-    env = dict(os.environ)
+    env = dict(os.environ)  # passed on whole: those programs read variables of their own
     env.update(settings.env())
     return env
 
