@@ -1,5 +1,5 @@
 """Data tests on the big incremental models check the rows written since the last
-all-green build (macros/scoped_tests.sql): a bad row written after it is still caught,
+all-green build (macros/testing/scoped_tests.sql): a bad row written after it is still caught,
 a failing build keeps the watermark, and --full-refresh tests everything again."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 -- Nothing is silently merged or dropped: every latest source record is either linked
 -- to a company (company_links, not in review) or waiting in contractor_review.
 -- Checked for the records whose deduplicated, matched or link row was written since the
--- last all-green build (see macros/scoped_tests.sql): the review queue is derived from
+-- last all-green build (see macros/testing/scoped_tests.sql): the review queue is derived from
 -- the matched rows, so a record none of those rows changed for still passes.
 {%- set watermarks = {
     'deduplicated': crm7_tested_watermark('int_contractors_deduplicated'),
