@@ -3,8 +3,8 @@
     every reason it needs review. The company is found through crm.company_links
     (contractor id in a source system) and/or through the NIP in crm.companies; when
     both are given they must agree, otherwise the event keeps no company
-    (company_conflict). Rebuilt each run: a company loaded later resolves events
-    loaded earlier.
+    (company_conflict): crm7_resolve_company with nip_differs_from_link='conflict'.
+    Rebuilt each run: a company loaded later resolves events loaded earlier.
 -#}
 with
 
@@ -53,57 +53,27 @@ stale_resends as (
 
 ),
 
-looked_up as (
+companies_resolved as (
 
-    select
-        events.*,
-        {{ nip_checksum_ok('events.company_nip') }} as is_company_nip_valid,
-        links.company_id as link_company_id,
-        links.nip as link_company_nip,
-        companies.company_id as nip_company_id,
-        stale_resends.event_key is not null as has_stale_resend
-    from events
-    left join links
-        on
-            events.company_source_system = links.source_system
-            and events.company_source_record_id = links.source_record_id
-    left join companies
-        on events.company_nip = companies.nip
-    left join stale_resends
-        on events.event_key = stale_resends.event_key
-
-),
-
-resolved as (
-
-    select
-        *,
-        company_source_record_id is not null or company_nip is not null as has_company_reference,
-        coalesce(
-            link_company_id is not null
-            and company_nip is not null
-            and company_nip is distinct from link_company_nip,
-            false
-        ) as is_company_conflict
-    from looked_up
+    {{ crm7_resolve_company(
+        'events',
+        'company_source_system',
+        'company_source_record_id',
+        'company_nip',
+        nip_differs_from_link='conflict',
+    ) }}
 
 ),
 
 decided as (
 
     select
-        *,
-        case
-            when is_company_conflict then null
-            else coalesce(link_company_id, nip_company_id)
-        end as company_id,
-        case
-            when is_company_conflict then null
-            when link_company_id is not null and nip_company_id is not null then 'contractor_id_and_nip'
-            when link_company_id is not null then 'contractor_id'
-            when nip_company_id is not null then 'nip'
-        end as company_matched_by
-    from resolved
+        companies_resolved.*,
+        {{ nip_checksum_ok('companies_resolved.company_nip') }} as is_company_nip_valid,
+        stale_resends.event_key is not null as has_stale_resend
+    from companies_resolved
+    left join stale_resends
+        on companies_resolved.event_key = stale_resends.event_key
 
 ),
 

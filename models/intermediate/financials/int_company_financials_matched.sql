@@ -1,8 +1,9 @@
 {#-
     One row per company and period of a source system (financials_key): the latest
     loaded version (load_id, record_no), with the company found through
-    crm.company_links (contractor id) and/or crm.companies (NIP), and every reason it
-    needs review. Rebuilt each run, so a company loaded later resolves earlier rows.
+    crm.company_links (contractor id) and/or crm.companies (NIP), no company when they
+    disagree (crm7_resolve_company, nip_differs_from_link='conflict'), and every reason
+    it needs review. Rebuilt each run, so a company loaded later resolves earlier rows.
 -#}
 with
 
@@ -38,35 +39,15 @@ latest as (
 
 ),
 
-looked_up as (
-
-    select
-        latest.*,
-        links.company_id as link_company_id,
-        links.nip as link_company_nip,
-        companies.company_id as nip_company_id,
-        coalesce(
-            links.company_id is not null
-            and latest.company_nip is not null
-            and latest.company_nip is distinct from links.nip,
-            false
-        ) as is_company_conflict
-    from latest
-    left join links
-        on
-            latest.company_source_system = links.source_system
-            and latest.company_source_record_id = links.source_record_id
-    left join companies
-        on latest.company_nip = companies.nip
-
-),
-
 decided as (
 
-    select
-        *,
-        case when not is_company_conflict then coalesce(link_company_id, nip_company_id) end as company_id
-    from looked_up
+    {{ crm7_resolve_company(
+        'latest',
+        'company_source_system',
+        'company_source_record_id',
+        'company_nip',
+        nip_differs_from_link='conflict',
+    ) }}
 
 ),
 

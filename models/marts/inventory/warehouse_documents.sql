@@ -2,7 +2,8 @@
     One row per warehouse document, its latest version; a document sent with deleted =
     true is removed (post_hook). Type, warehouses and currency are canonical codes (NULL
     when no dictionary knows the code); the counterparty resolves to a company through
-    crm.company_links (counterparty_source_id, same source system) or else its NIP.
+    crm.company_links (counterparty_source_id, same source system) or else its NIP
+    (crm7_resolve_company; a link whose NIP differs from the document's wins).
     Whatever does not resolve keeps the document and is listed in crm.inventory_review.
     Incremental: only documents the deduplication rewrote since the last build, plus
     unresolved documents whose counterparty resolves now (a contractor loaded later).
@@ -63,26 +64,35 @@ loads as (
 
 -- Documents whose counterparty did not resolve before and resolves now (a contractor
 -- loaded later): rewritten too. Only the unresolved ones are read (partial index).
+unresolved_documents as (
+
+    select
+        existing_documents.document_key,
+        existing_documents.source_system,
+        existing_documents.counterparty_source_id,
+        existing_documents.counterparty_nip
+    from {{ this }} as existing_documents
+    where existing_documents.counterparty_status = 'unresolved'
+
+),
+
+unresolved_rechecked as (
+
+    {{ crm7_resolve_company(
+        'unresolved_documents',
+        'source_system',
+        'counterparty_source_id',
+        'counterparty_nip',
+        nip_differs_from_link='link_wins',
+    ) }}
+
+),
+
 unresolved as (
 
-    select existing_documents.document_key
-    from {{ this }} as existing_documents
-    where
-        existing_documents.counterparty_status = 'unresolved'
-        and (
-            exists (
-                select 1
-                from links
-                where
-                    existing_documents.source_system = links.source_system
-                    and existing_documents.counterparty_source_id = links.source_record_id
-            )
-            or exists (
-                select 1
-                from companies
-                where existing_documents.counterparty_nip = companies.nip
-            )
-        )
+    select unresolved_rechecked.document_key
+    from unresolved_rechecked
+    where unresolved_rechecked.company_id is not null
 
 ),
 
@@ -114,49 +124,53 @@ changed_documents as (
 
 ),
 
+counterparties as (
+
+    {{ crm7_resolve_company(
+        'changed_documents',
+        'source_system',
+        'counterparty_source_id',
+        'counterparty_nip',
+        nip_differs_from_link='link_wins',
+    ) }}
+
+),
+
 resolved as (
 
     select
-        changed_documents.*,
+        counterparties.*,
         document_types.canonical_code as document_type,
         warehouse_codes.canonical_code as warehouse,
         target_warehouse_codes.canonical_code as target_warehouse,
         currencies.canonical_code as currency,
-        coalesce(links.company_id, companies.company_id) as company_id,
         case
-            when changed_documents.counterparty_source_id is null and changed_documents.counterparty_nip is null
-                then 'none'
-            when links.company_id is not null then 'linked_by_id'
-            when companies.company_id is not null then 'linked_by_nip'
+            when not counterparties.has_company_reference then 'none'
+            when counterparties.link_company_id is not null then 'linked_by_id'
+            when counterparties.nip_company_id is not null then 'linked_by_nip'
             else 'unresolved'
         end as counterparty_status
-    from changed_documents
+    from counterparties
     left join lookup as document_types
         on
-            changed_documents.source_system = document_types.source_system
+            counterparties.source_system = document_types.source_system
             and document_types.dictionary = 'document_type'
-            and lower(changed_documents.document_type_code) = document_types.code_key
+            and lower(counterparties.document_type_code) = document_types.code_key
     left join lookup as warehouse_codes
         on
-            changed_documents.source_system = warehouse_codes.source_system
+            counterparties.source_system = warehouse_codes.source_system
             and warehouse_codes.dictionary = 'warehouse'
-            and lower(changed_documents.warehouse_code) = warehouse_codes.code_key
+            and lower(counterparties.warehouse_code) = warehouse_codes.code_key
     left join lookup as target_warehouse_codes
         on
-            changed_documents.source_system = target_warehouse_codes.source_system
+            counterparties.source_system = target_warehouse_codes.source_system
             and target_warehouse_codes.dictionary = 'warehouse'
-            and lower(changed_documents.target_warehouse_code) = target_warehouse_codes.code_key
+            and lower(counterparties.target_warehouse_code) = target_warehouse_codes.code_key
     left join lookup as currencies
         on
-            changed_documents.source_system = currencies.source_system
+            counterparties.source_system = currencies.source_system
             and currencies.dictionary = 'currency'
-            and lower(changed_documents.currency_code) = currencies.code_key
-    left join links
-        on
-            changed_documents.source_system = links.source_system
-            and changed_documents.counterparty_source_id = links.source_record_id
-    left join companies
-        on changed_documents.counterparty_nip = companies.nip
+            and lower(counterparties.currency_code) = currencies.code_key
 
 ),
 

@@ -2,7 +2,8 @@
     One row per invoice document, the latest version of each: originals and corrections
     alike. A deleted invoice is removed (post_hook). The counterparty (the buyer of a
     sales invoice, the seller of a purchase one) resolves to a company through
-    crm.company_links (its sourceId, same source system) or else its NIP; currency and
+    crm.company_links (its sourceId, same source system) or else its NIP
+    (crm7_resolve_company; a link whose NIP differs from the invoice's wins); currency and
     payment form are canonical codes (NULL when no dictionary knows the code). Amounts
     are in the invoice's currency and, at its exchange rate, in PLN (NULL without a
     rate). A correction names its original invoice (the end of its chain of
@@ -93,26 +94,35 @@ new_versions as (
 -- Invoices whose counterparty did not resolve before and resolves now (a contractor
 -- loaded later), and corrections whose chain was broken: rechecked on every build.
 -- Only those rows are read (partial indexes).
+unresolved_invoices as (
+
+    select
+        existing_invoices.invoice_key,
+        existing_invoices.source_system,
+        existing_invoices.counterparty_source_id,
+        existing_invoices.counterparty_nip
+    from {{ this }} as existing_invoices
+    where existing_invoices.counterparty_status = 'unresolved'
+
+),
+
+unresolved_rechecked as (
+
+    {{ crm7_resolve_company(
+        'unresolved_invoices',
+        'source_system',
+        'counterparty_source_id',
+        'counterparty_nip',
+        nip_differs_from_link='link_wins',
+    ) }}
+
+),
+
 rechecked as (
 
-    select existing_invoices.invoice_key
-    from {{ this }} as existing_invoices
-    where
-        existing_invoices.counterparty_status = 'unresolved'
-        and (
-            exists (
-                select 1
-                from links
-                where
-                    existing_invoices.source_system = links.source_system
-                    and existing_invoices.counterparty_source_id = links.source_record_id
-            )
-            or exists (
-                select 1
-                from companies
-                where existing_invoices.counterparty_nip = companies.nip
-            )
-        )
+    select unresolved_rechecked.invoice_key
+    from unresolved_rechecked
+    where unresolved_rechecked.company_id is not null
 
     union all
 
@@ -262,49 +272,53 @@ chain_states as (
 
 ),
 
+counterparties as (
+
+    {{ crm7_resolve_company(
+        'changed_invoices',
+        'source_system',
+        'counterparty_source_id',
+        'counterparty_nip',
+        nip_differs_from_link='link_wins',
+    ) }}
+
+),
+
 resolved as (
 
     select
-        changed_invoices.*,
+        counterparties.*,
         currencies.canonical_code as currency,
         payment_forms.canonical_code as payment_form,
-        coalesce(links.company_id, companies.company_id) as company_id,
         case
-            when links.company_id is not null then 'linked_by_id'
-            when companies.company_id is not null then 'linked_by_nip'
-            when changed_invoices.counterparty_source_id is null and changed_invoices.counterparty_nip is null
-                then 'not_identified'
+            when counterparties.link_company_id is not null then 'linked_by_id'
+            when counterparties.nip_company_id is not null then 'linked_by_nip'
+            when not counterparties.has_company_reference then 'not_identified'
             else 'unresolved'
         end as counterparty_status,
         case
-            when changed_invoices.is_correction then chains.original_invoice_key
-            else changed_invoices.invoice_key
+            when counterparties.is_correction then chains.original_invoice_key
+            else counterparties.invoice_key
         end as original_invoice_key,
-        case when changed_invoices.is_correction then chains.corrected_invoice_key end as corrected_key,
-        case when changed_invoices.is_correction then coalesce(chains.correction_depth, 0) else 0 end
+        case when counterparties.is_correction then chains.corrected_invoice_key end as corrected_key,
+        case when counterparties.is_correction then coalesce(chains.correction_depth, 0) else 0 end
             as correction_depth,
         case
-            when changed_invoices.is_correction then coalesce(chains.chain_status, 'corrected_invoice_unknown')
+            when counterparties.is_correction then coalesce(chains.chain_status, 'corrected_invoice_unknown')
         end as correction_chain_status
-    from changed_invoices
+    from counterparties
     left join chains
-        on changed_invoices.invoice_key = chains.invoice_key
+        on counterparties.invoice_key = chains.invoice_key
     left join lookup as currencies
         on
-            changed_invoices.source_system = currencies.source_system
+            counterparties.source_system = currencies.source_system
             and currencies.dictionary = 'currency'
-            and lower(changed_invoices.currency_code) = currencies.code_key
+            and lower(counterparties.currency_code) = currencies.code_key
     left join lookup as payment_forms
         on
-            changed_invoices.source_system = payment_forms.source_system
+            counterparties.source_system = payment_forms.source_system
             and payment_forms.dictionary = 'payment_type'
-            and lower(changed_invoices.payment_form_code) = payment_forms.code_key
-    left join links
-        on
-            changed_invoices.source_system = links.source_system
-            and changed_invoices.counterparty_source_id = links.source_record_id
-    left join companies
-        on changed_invoices.counterparty_nip = companies.nip
+            and lower(counterparties.payment_form_code) = payment_forms.code_key
 
 ),
 
