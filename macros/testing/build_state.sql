@@ -65,7 +65,7 @@
             {%- if scoped[name].get('raw') %}
     select '{{ name }}', {{ crm7_raw_tested_load_id() }}
             {%- else %}
-    select '{{ name }}', coalesce(max({{ scoped[name].column }}), 0) from {{ relation }}
+    select '{{ name }}', coalesce(max({{ scoped[name].load_id_column }}), 0) from {{ relation }}
             {%- endif %}
     on conflict (model_name) do update
     set tested_load_id = excluded.tested_load_id, updated_at = now();

@@ -10,10 +10,10 @@
     source (with their lines and payments): a row-scoped test's result for the rows left
     does not change. crm.invoices rewrites every document of a chain of corrections that
     changed, so an original's state after corrections is tested again when it changes.
-    So a row not stamped above the watermark is unchanged since it passed every test. Uniqueness across old and new rows is enforced
-    by PostgreSQL on every row (primary keys / unique indexes, see crm7_scoped_models;
-    company_links (source_system, source_record_id): unique index in its post_hook),
-    so the scoped `unique` test keeps its guarantee. The watermark
+    So a row not stamped above the watermark is unchanged since it passed every test.
+    Uniqueness across old and new rows is enforced by PostgreSQL on every row (the
+    model's primary key / unique constraints, see crm7_unique_keys), so the scoped
+    `unique` test keeps its guarantee. The watermark
     - moves forward only at the end of a complete `dbt build` (no selection, not
       --empty; excluding unit tests, as production builds do, is still complete: they
       read fixtures, not these tables) in which every node succeeded or passed
@@ -23,47 +23,52 @@
     A failing test keeps the watermark where it was: its rows are tested again next time.
 -#}
 
-{#- model name -> load-id column; unique keys for which checking only the scoped rows is
-    complete: enforced by the database on every row, or (staging, 'raw') containing the
-    load id itself, so two rows with the same key always belong to the same load.
-    Staging views read immutable raw rows; their watermark (crm7_raw_tested_load_id) is
-    the highest load id below the first load still running, so rows a load commits
-    later are always above it. -#}
+{#-
+    The scoped models, read from the graph: every model of this project whose config has
+    meta.crm7_scoped_tests (in its YAML `config: meta:`), so adding a model never means
+    editing a list here. Returns model name -> {
+    - load_id_column: the column stamped with the load id of the build that wrote the row;
+    - raw: true for a staging view over immutable raw rows; its watermark
+      (crm7_raw_tested_load_id) is the highest load id below the first load still
+      running, so rows a load commits later are always above it;
+    - unique_keys: the keys for which checking only the scoped rows is complete. For a
+      table, the unique keys its constraints enforce on every row (crm7_unique_keys);
+      stating keys in meta is an error there. A staging view has no constraints: its
+      meta states unique_keys that contain the load id itself, so two rows with the
+      same key always belong to the same load }.
+-#}
 {% macro crm7_scoped_models() -%}
-    {{ return({
-        'int_contractors_deduplicated': {'column': 'last_load_id', 'enforced_unique': ['contractor_key']},
-        'int_contractors_matched': {'column': 'matched_load_id', 'enforced_unique': ['contractor_key']},
-        'companies': {'column': 'updated_load_id', 'enforced_unique': ['company_id', 'nip']},
-        'company_links': {'column': 'updated_load_id', 'enforced_unique': ['link_id'],
-            'enforced_unique_combinations': [['source_system', 'source_record_id']]},
-        'int_warehouse_documents_deduplicated': {'column': 'deduplicated_load_id', 'enforced_unique': ['document_key']},
-        'warehouse_documents': {'column': 'updated_load_id', 'enforced_unique': ['document_key']},
-        'warehouse_document_lines': {'column': 'document_load_id', 'enforced_unique': ['line_id']},
-        'int_invoices_deduplicated': {'column': 'deduplicated_load_id', 'enforced_unique': ['invoice_key']},
-        'invoices': {'column': 'updated_load_id', 'enforced_unique': ['invoice_key']},
-        'invoice_lines': {'column': 'invoice_load_id', 'enforced_unique': ['line_id']},
-        'invoice_payments': {'column': 'invoice_load_id', 'enforced_unique': ['payment_id']},
-        'stg_raw__invoices': {'column': 'load_id', 'raw': true,
-            'enforced_unique': ['invoice_record_id']},
-        'stg_raw__invoice_lines': {'column': 'load_id', 'raw': true,
-            'enforced_unique_combinations': [['load_id', 'record_no', 'line_no']]},
-        'stg_raw__invoice_vat_totals': {'column': 'load_id', 'raw': true,
-            'enforced_unique_combinations': [['load_id', 'record_no', 'vat_total_no']]},
-        'stg_raw__invoice_payments': {'column': 'load_id', 'raw': true,
-            'enforced_unique_combinations': [['load_id', 'record_no', 'payment_no']]},
-        'stg_raw__warehouse_documents': {'column': 'load_id', 'raw': true,
-            'enforced_unique': ['document_record_id']},
-        'stg_raw__warehouse_document_lines': {'column': 'load_id', 'raw': true,
-            'enforced_unique_combinations': [['load_id', 'record_no', 'line_no']]},
-        'stg_raw__contractors': {'column': 'load_id', 'raw': true,
-            'enforced_unique': ['contractor_record_id']},
-        'stg_raw__contractor_addresses': {'column': 'load_id', 'raw': true,
-            'enforced_unique_combinations': [['load_id', 'record_no', 'address_position']]},
-        'stg_raw__contractor_phones': {'column': 'load_id', 'raw': true,
-            'enforced_unique_combinations': [['load_id', 'record_no', 'phone_position']]},
-        'stg_raw__contractor_emails': {'column': 'load_id', 'raw': true,
-            'enforced_unique_combinations': [['load_id', 'record_no', 'email_position']]},
-    }) }}
+    {%- set scoped = {} -%}
+    {%- if not execute -%}
+        {#- At parse time the graph is empty. -#}
+        {{ return(scoped) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.package_name == project_name
+        and 'crm7_scoped_tests' in (node.config.meta or {}) -%}
+        {%- set settings = node.config.meta.crm7_scoped_tests -%}
+        {%- if not settings.get('load_id_column') -%}
+            {{ exceptions.raise_compiler_error(
+                node.name ~ ": meta.crm7_scoped_tests needs a load_id_column") }}
+        {%- endif -%}
+        {%- if settings.get('raw') -%}
+            {%- set unique_keys = settings.get('unique_keys', []) -%}
+        {%- elif settings.get('unique_keys') -%}
+            {{ exceptions.raise_compiler_error(
+                node.name ~ ": a table's scoped unique keys are its constraints, not meta.crm7_scoped_tests") }}
+        {%- else -%}
+            {%- set unique_keys = [] -%}
+            {%- for key in crm7_unique_keys(node) -%}
+                {%- do unique_keys.append(key.columns) -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- do scoped.update({node.name: {
+            'load_id_column': settings.load_id_column,
+            'raw': settings.get('raw', false),
+            'unique_keys': unique_keys,
+        }}) -%}
+    {%- endfor -%}
+    {{ return(scoped) }}
 {%- endmacro %}
 
 {#- Generic tests whose result for a row depends only on that row (and on parents that
@@ -89,14 +94,14 @@
         {%- set test_name = model.test_metadata.name -%}
         {%- set column_name = model.test_metadata.kwargs.get('column_name') -%}
         {%- if test_name in crm7_row_scoped_tests()
-            or (test_name == 'unique' and column_name in scoped[name].enforced_unique)
+            or (test_name == 'unique' and [column_name] in scoped[name].unique_keys)
             or (test_name == 'unique_combination_of_columns'
-                and model.test_metadata.kwargs.get('combination_of_columns')
-                in scoped[name].get('enforced_unique_combinations', [])) -%}
+                and model.test_metadata.kwargs.get('combination_of_columns') | list
+                in scoped[name].unique_keys) -%}
             {%- set watermark = crm7_tested_watermark(name) -%}
             {%- if watermark > 0 -%}
                 {%- set filtered -%}
-                    (select * from {{ relation }} where {{ scoped[name].column }} > {{ watermark }}) dbt_subquery
+                    (select * from {{ relation }} where {{ scoped[name].load_id_column }} > {{ watermark }}) dbt_subquery
                 {%- endset -%}
                 {%- do return(filtered) -%}
             {%- endif -%}

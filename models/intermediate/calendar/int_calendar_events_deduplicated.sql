@@ -16,7 +16,6 @@
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
-                {'name': 'int_calendar_events_deduplicated_key_uidx', 'columns': ['event_key'], 'unique': true},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],

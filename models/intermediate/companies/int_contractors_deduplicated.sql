@@ -7,7 +7,6 @@
         pre_hook="set local enable_nestloop = off",
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
-                {'name': 'int_contractors_deduplicated_key_uidx', 'columns': ['contractor_key'], 'unique': true},
                 {'name': 'int_contractors_deduplicated_nip_idx', 'columns': ['source_system', 'nip']},
                 {'name': 'int_contractors_deduplicated_last_load_idx', 'columns': ['last_load_id']},
             ]) }}",

@@ -24,7 +24,6 @@
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
-                {'name': 'int_contractors_matched_key_uidx', 'columns': ['contractor_key'], 'unique': true},
                 {'name': 'int_contractors_matched_linked_nip_idx', 'columns': ['linked_nip']},
                 {'name': 'int_contractors_matched_nip_idx', 'columns': ['source_system', 'nip']},
                 {'name': 'int_contractors_matched_company_idx', 'columns': ['company_id']},

@@ -14,7 +14,6 @@
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
-                {'name': 'int_warehouse_documents_deduplicated_key_uidx', 'columns': ['document_key'], 'unique': true},
                 {'name': 'int_warehouse_documents_deduplicated_build_idx', 'columns': ['deduplicated_load_id']},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",

@@ -15,7 +15,6 @@
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
-                {'name': 'int_invoices_deduplicated_key_uidx', 'columns': ['invoice_key'], 'unique': true},
                 {'name': 'int_invoices_deduplicated_build_idx', 'columns': ['deduplicated_load_id']},
                 {'name': 'int_invoices_deduplicated_corrections_idx', 'columns': ['invoice_key'], 'where': 'is_correction'},
             ]) }}",

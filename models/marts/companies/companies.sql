@@ -19,7 +19,6 @@
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
-                {'name': 'companies_nip_uidx', 'columns': ['nip'], 'unique': true},
                 {'name': 'companies_updated_load_idx', 'columns': ['updated_load_id']},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",

@@ -14,7 +14,6 @@
             "{{ crm7_ensure_indexes(this, [
                 {'name': 'company_links_company_idx', 'columns': ['company_id']},
                 {'name': 'company_links_updated_load_idx', 'columns': ['updated_load_id']},
-                {'name': 'company_links_source_record_uidx', 'columns': ['source_system', 'source_record_id'], 'unique': true},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
