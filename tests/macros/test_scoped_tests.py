@@ -1,8 +1,10 @@
 """Data tests on the big incremental models check the rows written since the last
-all-green build (macros/scoped_tests.sql): a bad row written after it is still caught,
+all-green build (macros/testing/scoped_tests.sql): a bad row written after it is still caught,
 a failing build keeps the watermark, and --full-refresh tests everything again."""
 
 from __future__ import annotations
+
+import json
 
 import psycopg
 from conftest import EXAMPLES, query, scalar
@@ -110,3 +112,61 @@ def test_full_refresh_tests_every_row_again(conn, crm):
     assert crm("build", "--full-refresh")
     assert scalar(conn, "select count(*) from crm.companies where nip = '1234567890'") == 0
     assert set(watermarks(conn)) == SCOPED_MODELS
+
+
+# What the hand-written list in macros/scoped_tests.sql held before each scoped model
+# stated its load-id column in its own meta and its keys in its constraints.
+SCOPED_BEFORE = {
+    "int_contractors_deduplicated": ("last_load_id", False, [["contractor_key"]]),
+    "int_contractors_matched": ("matched_load_id", False, [["contractor_key"]]),
+    "companies": ("updated_load_id", False, [["company_id"], ["nip"]]),
+    "company_links": (
+        "updated_load_id",
+        False,
+        [["link_id"], ["source_system", "source_record_id"]],
+    ),
+    "int_warehouse_documents_deduplicated": ("deduplicated_load_id", False, [["document_key"]]),
+    "warehouse_documents": ("updated_load_id", False, [["document_key"]]),
+    "warehouse_document_lines": ("document_load_id", False, [["line_id"]]),
+    "int_invoices_deduplicated": ("deduplicated_load_id", False, [["invoice_key"]]),
+    "invoices": ("updated_load_id", False, [["invoice_key"]]),
+    "invoice_lines": ("invoice_load_id", False, [["line_id"]]),
+    "invoice_payments": ("invoice_load_id", False, [["payment_id"]]),
+    "stg_raw__invoices": ("load_id", True, [["invoice_record_id"]]),
+    "stg_raw__invoice_lines": ("load_id", True, [["load_id", "record_no", "line_no"]]),
+    "stg_raw__invoice_vat_totals": ("load_id", True, [["load_id", "record_no", "vat_total_no"]]),
+    "stg_raw__invoice_payments": ("load_id", True, [["load_id", "record_no", "payment_no"]]),
+    "stg_raw__warehouse_documents": ("load_id", True, [["document_record_id"]]),
+    "stg_raw__warehouse_document_lines": ("load_id", True, [["load_id", "record_no", "line_no"]]),
+    "stg_raw__contractors": ("load_id", True, [["contractor_record_id"]]),
+    "stg_raw__contractor_addresses": (
+        "load_id",
+        True,
+        [["load_id", "record_no", "address_position"]],
+    ),
+    "stg_raw__contractor_phones": ("load_id", True, [["load_id", "record_no", "phone_position"]]),
+    "stg_raw__contractor_emails": ("load_id", True, [["load_id", "record_no", "email_position"]]),
+}
+
+
+def test_scoped_models_are_read_from_meta_and_constraints(pg_server, tmp_path):
+    """crm7_scoped_models() finds, from each model's meta and constraints, the same 22
+    models, load-id columns and unique keys the central list named."""
+    from loaders.cli import run_dbt
+
+    target = str(tmp_path)
+    inline = "{{ tojson(crm7_scoped_models()) }}"
+    result = run_dbt(
+        ["compile", "--inline", inline, "--target-path", target, "--log-path", target, "--quiet"],
+        pg_server,
+    )
+    assert result.success, result.exception
+    scoped = json.loads(result.result.results[0].node.compiled_code)
+    found = {
+        name: (entry["load_id_column"], entry["raw"], sorted(entry["unique_keys"]))
+        for name, entry in scoped.items()
+    }
+    assert found == {
+        name: (column, raw, sorted(keys)) for name, (column, raw, keys) in SCOPED_BEFORE.items()
+    }
+    assert set(found) == SCOPED_MODELS

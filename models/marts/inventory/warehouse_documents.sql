@@ -1,0 +1,218 @@
+{#-
+    One row per warehouse document, its latest version; a document sent with deleted =
+    true is removed (post_hook). Type, warehouses and currency are canonical codes (NULL
+    when no dictionary knows the code); the counterparty resolves to a company through
+    crm.company_links (counterparty_source_id, same source system) or else its NIP
+    (crm7_resolve_company; a link whose NIP differs from the document's wins).
+    Whatever does not resolve keeps the document and is listed in crm.inventory_review.
+    Incremental: only documents the deduplication rewrote since the last build, plus
+    unresolved documents whose counterparty resolves now (a contractor loaded later).
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='document_key',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ crm7_ensure_indexes(this, [
+                {'name': 'warehouse_documents_company_idx', 'columns': ['company_id']},
+                {'name': 'warehouse_documents_updated_load_idx', 'columns': ['updated_load_id']},
+                {'name': 'warehouse_documents_unresolved_idx', 'columns': ['document_key'], 'where': \"counterparty_status = 'unresolved'\"},
+            ]) }}",
+            "delete from {{ this }} where is_deleted",
+            "{{ crm7_analyze_if_written(this) }}",
+        ],
+    )
+}}
+
+{%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
+
+with
+
+deduplicated as (
+
+    select * from {{ ref('int_warehouse_documents_deduplicated') }}
+
+),
+
+lookup as (
+
+    select * from {{ ref('int_dictionary_lookup') }}
+
+),
+
+links as (
+
+    select * from {{ ref('company_links') }}
+
+),
+
+companies as (
+
+    select * from {{ ref('companies') }}
+
+),
+
+loads as (
+
+    select * from {{ ref('stg_raw__loads') }}
+
+),
+
+{% if is_incremental() %}
+
+-- Documents whose counterparty did not resolve before and resolves now (a contractor
+-- loaded later): rewritten too. Only the unresolved ones are read (partial index).
+unresolved_documents as (
+
+    select
+        existing_documents.document_key,
+        existing_documents.source_system,
+        existing_documents.counterparty_source_id,
+        existing_documents.counterparty_nip
+    from {{ this }} as existing_documents
+    where existing_documents.counterparty_status = 'unresolved'
+
+),
+
+unresolved_rechecked as (
+
+    {{ crm7_resolve_company(
+        'unresolved_documents',
+        'source_system',
+        'counterparty_source_id',
+        'counterparty_nip',
+        nip_differs_from_link='link_wins',
+    ) }}
+
+),
+
+unresolved as (
+
+    select unresolved_rechecked.document_key
+    from unresolved_rechecked
+    where unresolved_rechecked.company_id is not null
+
+),
+
+{% else %}
+
+unresolved as (
+
+    select null::text as document_key
+    where false
+
+),
+
+{% endif %}
+
+build as (
+
+    select coalesce(max(deduplicated_load_id), 0) as build_load_id
+    from deduplicated
+
+),
+
+changed_documents as (
+
+    select deduplicated.*
+    from deduplicated
+    where
+        deduplicated.deduplicated_load_id > {{ watermark }}
+        or deduplicated.document_key in (select unresolved.document_key from unresolved)
+
+),
+
+counterparties as (
+
+    {{ crm7_resolve_company(
+        'changed_documents',
+        'source_system',
+        'counterparty_source_id',
+        'counterparty_nip',
+        nip_differs_from_link='link_wins',
+    ) }}
+
+),
+
+resolved as (
+
+    select
+        counterparties.*,
+        document_types.canonical_code as document_type,
+        warehouse_codes.canonical_code as warehouse,
+        target_warehouse_codes.canonical_code as target_warehouse,
+        currencies.canonical_code as currency,
+        case
+            when not counterparties.has_company_reference then 'none'
+            when counterparties.link_company_id is not null then 'linked_by_id'
+            when counterparties.nip_company_id is not null then 'linked_by_nip'
+            else 'unresolved'
+        end as counterparty_status
+    from counterparties
+    left join lookup as document_types
+        on
+            counterparties.source_system = document_types.source_system
+            and document_types.dictionary = 'document_type'
+            and lower(counterparties.document_type_code) = document_types.code_key
+    left join lookup as warehouse_codes
+        on
+            counterparties.source_system = warehouse_codes.source_system
+            and warehouse_codes.dictionary = 'warehouse'
+            and lower(counterparties.warehouse_code) = warehouse_codes.code_key
+    left join lookup as target_warehouse_codes
+        on
+            counterparties.source_system = target_warehouse_codes.source_system
+            and target_warehouse_codes.dictionary = 'warehouse'
+            and lower(counterparties.target_warehouse_code) = target_warehouse_codes.code_key
+    left join lookup as currencies
+        on
+            counterparties.source_system = currencies.source_system
+            and currencies.dictionary = 'currency'
+            and lower(counterparties.currency_code) = currencies.code_key
+
+),
+
+final as (
+
+    select
+        resolved.document_key,
+        resolved.source_system,
+        resolved.source_record_id,
+        resolved.document_type_code,
+        resolved.document_type,
+        resolved.document_number,
+        resolved.issue_date,
+        resolved.operation_date,
+        resolved.warehouse_code,
+        resolved.warehouse,
+        resolved.target_warehouse_code,
+        resolved.target_warehouse,
+        resolved.counterparty_source_id,
+        resolved.counterparty_nip_raw,
+        resolved.counterparty_nip,
+        resolved.company_id,
+        resolved.counterparty_status,
+        resolved.related_invoice_number,
+        resolved.document_status,
+        resolved.currency_code,
+        resolved.currency,
+        resolved.total_value,
+        resolved.line_count,
+        resolved.lines_value_sum,
+        resolved.is_deleted,
+        resolved.load_id,
+        resolved.record_no,
+        resolved.source_line,
+        loads.file_name,
+        build.build_load_id as updated_load_id,
+        now() as updated_at
+    from resolved
+    cross join build
+    left join loads
+        on resolved.load_id = loads.load_id
+
+)
+
+select * from final
