@@ -133,9 +133,16 @@ def cmd_contract(args: argparse.Namespace) -> int:
             tables = ", ".join(f"raw.{table.name}" for table in contract.tables)
             print(f"{contract.label}: {contract.namespace} -> {tables}")
         return 0
+    if args.action == "sources":
+        from loaders.contracts.sources import SOURCES_FILE, write_sources
+        from loaders.settings import project_root
+
+        output = Path(args.output) if args.output else project_root() / SOURCES_FILE
+        print(f"wrote {write_sources(output)}")
+        return 0
     from loaders.contracts.docs import write_docs
 
-    for path in write_docs(contracts.values(), Path(args.output)):
+    for path in write_docs(contracts.values(), Path(args.output or "docs/contracts")):
         print(f"wrote {path}")
     return 0
 
@@ -219,8 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     ksef.set_defaults(func=cmd_convert_ksef)
 
     contract = sub.add_parser("contract", help="the published XML contracts")
-    contract.add_argument("action", choices=["docs", "list"])
-    contract.add_argument("--output", default="docs/contracts", help="folder for 'docs'")
+    contract.add_argument("action", choices=["docs", "list", "sources"])
+    contract.add_argument(
+        "--output",
+        help="folder for 'docs' (default docs/contracts); file for 'sources' "
+        "(default models/staging/_raw__sources.yml)",
+    )
     contract.set_defaults(func=cmd_contract)
 
     dbt = sub.add_parser("dbt", help="run dbt against crm7's database (e.g. crm7 dbt build)")
@@ -248,15 +259,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("crm7: interrupted; an unfinished load was rolled back", file=sys.stderr)
         return 130
-
-
-def __getattr__(name: str):
-    """``run_dbt`` lived here; tests/models and tests/macros still import it from here."""
-    if name == "run_dbt":
-        from loaders.dbt import run_dbt
-
-        return run_dbt
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ loader adds to them.
 - ``model``: Contract, Table, Column, read from the XSDs in ``contracts/`` (cached);
 - ``lineage``: the loader's lineage columns and its registry tables (raw.loads, raw.rejects);
 - ``facets``: what a contract allows in one field (lengths, digits, values), for writers;
-- ``docs``: the client-facing Markdown pages (``crm7 contract docs``).
+- ``docs``: the client-facing Markdown pages (``crm7 contract docs``);
+- ``sources``: dbt's sources of the raw tables (``crm7 contract sources``).
 """
 
 from loaders.contracts.lineage import (

@@ -5,7 +5,7 @@ XSD defines, and the loader keeps two tables of its own, ``raw.loads`` (one row 
 of one file) and ``raw.rejects`` (records that failed their contract). This module is
 their one definition, with an English description of each column. It is read by the
 raw-table DDL (``loaders.load.raw_schema``), the COPY column lists (``Table.copied_lineage``),
-the contract docs (``loaders.contracts.docs``) and whatever generates dbt's sources.
+the contract docs (``loaders.contracts.docs``) and dbt's sources (``loaders.contracts.sources``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,6 @@ def test_dbt_finds_the_raw_tables_of_every_contract_before_any_file_is_loaded(co
 
 def test_run_dbt_is_still_importable_from_the_cli_module():
     # tests/models and tests/macros import it from there (owned by the dbt side).
-    from loaders.cli import run_dbt as from_cli
+    from loaders.dbt import run_dbt as from_cli
 
     assert from_cli is run_dbt

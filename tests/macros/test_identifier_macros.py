@@ -24,7 +24,7 @@ from vectors
 @pytest.fixture(scope="module")
 def compiled_sql(pg_server, tmp_path_factory) -> str:
     """The macros as dbt renders them (compiling needs no relation to exist)."""
-    from loaders.cli import run_dbt
+    from loaders.dbt import run_dbt
 
     settings = pg_server
     target = str(tmp_path_factory.mktemp("dbt-compile"))

@@ -23,7 +23,7 @@ def signature_arguments(macro_sql: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def project_macros(pg_server, tmp_path_factory) -> dict[str, dict]:
-    from loaders.cli import run_dbt
+    from loaders.dbt import run_dbt
 
     target = tmp_path_factory.mktemp("dbt-parse")
     result = run_dbt(

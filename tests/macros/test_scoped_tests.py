@@ -152,7 +152,7 @@ SCOPED_BEFORE = {
 def test_scoped_models_are_read_from_meta_and_constraints(pg_server, tmp_path):
     """crm7_scoped_models() finds, from each model's meta and constraints, the same 22
     models, load-id columns and unique keys the central list named."""
-    from loaders.cli import run_dbt
+    from loaders.dbt import run_dbt
 
     target = str(tmp_path)
     inline = "{{ tojson(crm7_scoped_models()) }}"

@@ -63,7 +63,7 @@ def line(product_id: str, quantity: str, price: str, value: str, unit: str = "")
 @pytest.fixture
 def crm(database: ConnectionSettings, tmp_path_factory) -> Callable[..., bool]:
     """Returns build(*dbt_args) -> bool, running dbt against the test's database."""
-    from loaders.cli import run_dbt
+    from loaders.dbt import run_dbt
 
     target = str(tmp_path_factory.mktemp("dbt-target"))
 
