@@ -114,7 +114,7 @@ def test_full_refresh_tests_every_row_again(conn, crm):
     assert set(watermarks(conn)) == SCOPED_MODELS
 
 
-# What the hand-written list in macros/scoped_tests.sql held before each scoped model
+# What the hand-written crm7_scoped_models() list held before each scoped model
 # stated its load-id column in its own meta and its keys in its constraints.
 SCOPED_BEFORE = {
     "int_contractors_deduplicated": ("last_load_id", False, [["contractor_key"]]),
