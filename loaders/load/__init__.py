@@ -13,6 +13,21 @@
 - ``validate``: the same checks with no database (``crm7 validate``).
 """
 
-from loaders.load.pipeline import LoadResult, load_file
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loaders.load.pipeline import LoadResult, load_file
 
 __all__ = ["LoadResult", "load_file"]
+
+
+def __getattr__(name: str):
+    """load_file and LoadResult, imported on first use: ``crm7 validate`` and the worker
+    processes import modules of this package without needing psycopg."""
+    if name in __all__:
+        from loaders.load import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -89,3 +89,13 @@ def test_the_command_line_starts_without_dbt_or_psycopg():
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_validating_needs_no_database_driver():
+    script = (
+        "import sys, loaders.load.validate, loaders.load.files\nprint('psycopg' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "False"
