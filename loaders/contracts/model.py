@@ -299,7 +299,15 @@ def _cached_project_contracts(directory: Path) -> dict[str, Contract]:
             cached_key, contracts = pickle.load(handle)
         if cached_key == key:
             return contracts
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, TypeError):
+    except (
+        OSError,
+        pickle.PickleError,
+        EOFError,
+        ImportError,
+        AttributeError,
+        ValueError,
+        TypeError,
+    ):
         pass  # no cache yet, or one written by another version: read the contracts
     contracts = _read_contracts(directory)
     try:

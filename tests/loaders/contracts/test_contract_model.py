@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import pytest
 from conftest import query
 
 from loaders.contracts import all_contracts, read_contract
@@ -57,3 +58,26 @@ def test_calendar_times_land_as_written_so_the_offset_is_still_known(conn, tmp_p
     assert query(conn, 'select start, "end" from raw.calendar_events') == [
         ("2026-03-29T02:30:00+01:00", "2026-03-29T04:00:00")
     ]
+
+
+def test_a_layout_cache_written_by_another_crm7_version_is_read_again(tmp_path, monkeypatch):
+    """A cache whose classes no longer import (written by an older or newer checkout,
+    e.g. after `git checkout` across a reorganisation) is ignored and rewritten."""
+    import pickle
+
+    from loaders.contracts.model import _cached_project_contracts
+
+    ours = _cached_project_contracts.__globals__["contracts_dir"]()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _cached_project_contracts(ours)
+    (cache_file,) = (tmp_path / "crm7").glob("contracts-*.pickle")
+    # A class of a module that does not exist here (same length: the pickle stays whole).
+    foreign = pickle.dumps(("key", PurePosixPath("x"))).replace(b"pathlib", b"gonemod")
+    cache_file.write_bytes(foreign)
+    with pytest.raises(ModuleNotFoundError):
+        pickle.loads(foreign)
+
+    contracts = _cached_project_contracts(ours)
+
+    assert "urn:crm7:contract:contractors:v1" in contracts
+    assert pickle.loads(cache_file.read_bytes())[1].keys() == contracts.keys()
