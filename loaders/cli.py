@@ -88,9 +88,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from loaders.load.files import contract_files
     from loaders.load.validate import validate_file
 
-    failed = 0
+    reports = []
+    as_json = args.format == "json"
     for file in contract_files(args.paths):
         report = validate_file(file, args.max_problems)
+        reports.append(report)
+        if as_json:
+            continue
         if report.file_error:
             print(f"{file.name}: INVALID FILE: {report.file_error}")
         else:
@@ -98,8 +102,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{file.name}: {report.records} records, {verdict}")
         for problem in report.problems:
             print(f"  {problem}")
-        failed += not report.ok
-    return 1 if failed else 0
+    if args.junit:
+        from loaders.check.junit import write_validation_junit
+
+        write_validation_junit(Path(args.junit), reports)
+    if as_json:
+        import json
+
+        from loaders.check.validation import validation_as_dict
+
+        print(json.dumps(validation_as_dict(reports), indent=2, ensure_ascii=False))
+    return 1 if any(not report.ok for report in reports) else 0
 
 
 def cmd_convert_ksef(args: argparse.Namespace) -> int:
@@ -204,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=20,
         metavar="N",
         help="problems listed per file (default 20)",
+    )
+    validate.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write a JUnit XML report: one testcase per file, each invalid record a failure",
+    )
+    validate.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="json: print the reports (every invalid record) as JSON instead of text",
     )
     validate.set_defaults(func=cmd_validate)
 

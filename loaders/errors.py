@@ -53,3 +53,11 @@ class KsefConversionError(Crm7Error):
         self.line = line
         where = path if line is None else f"{path}:{line}"
         super().__init__(f"{where}: {element}: {message}" if element else f"{where}: {message}")
+
+
+class ReportNotWritten(Crm7Error):
+    """A report file (JUnit XML, Markdown summary) cannot be written where it was asked."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        super().__init__(f"cannot write the report {path}: {reason}; name a writable file")
