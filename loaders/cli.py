@@ -115,6 +115,42 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if any(not report.ok for report in reports) else 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from loaders.check.history import record_check_run
+    from loaders.check.junit import write_check_junit
+    from loaders.check.runner import run_check
+    from loaders.check.summary import write_markdown_summary
+    from loaders.db import connection_settings
+    from loaders.errors import CheckCouldNotRun
+
+    try:
+        settings = connection_settings()
+        run = run_check(settings, selection=args.select or (), strict=args.strict)
+        record_check_run(settings, run)
+    except Crm7Error:
+        raise
+    except Exception as error:  # a CI log needs one line, not a traceback
+        raise CheckCouldNotRun(
+            f"crm7 check stopped on an unexpected {type(error).__name__}: {error}"
+        ) from error
+    if args.junit:
+        write_check_junit(Path(args.junit), run)
+    if args.summary:
+        write_markdown_summary(Path(args.summary), run)
+    if args.format == "json":
+        import json
+
+        print(json.dumps(run.as_dict(), indent=2, ensure_ascii=False))
+        return run.exit_code
+    for result in run.results:
+        if result.outcome.value not in ("passed", "skipped"):
+            print(
+                f"{result.outcome.value.upper()}: {result.name} ({result.model}): {result.problem()}"
+            )
+    print(run.verdict_line())
+    return run.exit_code
+
+
 def cmd_convert_ksef(args: argparse.Namespace) -> int:
     from loaders.convert.ksef import convert_files
     from loaders.errors import FileRejected, KsefConversionError
@@ -230,6 +266,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="json: print the reports (every invalid record) as JSON instead of text",
     )
     validate.set_defaults(func=cmd_validate)
+
+    check = sub.add_parser(
+        "check",
+        help="run the data tests and source freshness on the database; one verdict for CI",
+    )
+    check.add_argument(
+        "--select",
+        "-s",
+        nargs="+",
+        action="extend",
+        metavar="SELECTOR",
+        help="dbt selectors of the tests to run (models, tests, tag:, path:, source:)",
+    )
+    check.add_argument(
+        "--strict", action="store_true", help="warn-severity failures fail the run too (exit 1)"
+    )
+    check.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    check.add_argument("--summary", metavar="FILE.md", help="write a Markdown summary")
+    check.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="json: print every result as JSON instead of the verdict line",
+    )
+    check.set_defaults(func=cmd_check)
 
     convert = sub.add_parser(
         "convert", help="convert files of another format into a contract file, e.g. KSeF invoices"
