@@ -83,7 +83,7 @@ class ProjectManifest:
         return found
 
 
-def _tested_node_id(node: Any, manifest: ProjectManifest | None) -> str | None:
+def _tested_node_id(node: Any) -> str | None:
     """The model (or source) a test tests: the one it is attached to, else its first
     model parent, else its first parent."""
     attached = getattr(node, "attached_node", None)
@@ -110,7 +110,7 @@ def data_test_results(dbt_results: Iterable[Any], manifest: ProjectManifest) -> 
         node = result.node
         if getattr(node, "resource_type", None) != "test":
             continue  # models, seeds, snapshots; unit tests are "unit_test"
-        tested = _tested_node_id(node, manifest)
+        tested = _tested_node_id(node)
         tested_entry = manifest.entry(tested) if tested else None
         path = (tested_entry or {}).get("original_file_path") or node.original_file_path
         store_failures = node.relation_name is not None
