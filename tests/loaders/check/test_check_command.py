@@ -336,3 +336,39 @@ def test_the_readme_history_queries_answer_on_the_demo(demo, dbt_target):
     assert all(row[2] == first_seen[row[0]] and row[3] > 1 for row in since)
     ((day, day_runs, percent),) = per_day
     assert day == first_run.date() and day_runs > 1 and 50 < percent < 100
+
+
+def test_an_error_severity_failure_fails_the_run_without_strict(demo, dbt_target, tmp_path):
+    """Last in the module: it breaks the demo's data (a balance of a company that is not
+    in crm.companies), which the relationships test of receivables_ageing catches."""
+    settings, _build = demo
+    with psycopg.connect(settings.conninfo()) as conn:
+        conn.execute(
+            "update crm.receivables_ageing set company_id = gen_random_uuid()"
+            " where company_id = (select min(company_id::text)::uuid from crm.receivables_ageing)"
+        )
+    junit = tmp_path / "check.xml"
+    result = check(settings, dbt_target, "--junit", str(junit))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("crm7 check: FAILED: ")
+    name = "relationships_receivables_ageing_company_id__company_id__ref_companies_"
+    assert f"FAILED: {name} (receivables_ageing): 1 failing row in audit." in result.stdout
+    (_suite, case) = junit_cases(junit)[name]
+    (failure,) = case.result
+    assert isinstance(failure, Failure) and "(severity error)" in failure.message
+    with psycopg.connect(settings.conninfo()) as conn:
+        relation = scalar(
+            conn,
+            "select audit_relation from audit.crm7_check_results where name = %s"
+            " and run_id = (select max(run_id) from audit.crm7_check_runs)",
+            name,
+        )
+        rows = scalar(conn, f"select count(*) from {relation}")
+    assert rows == 1 and f"in {relation} (severity error)" in failure.message
+    warnings = [
+        c
+        for _s, c in junit_cases(junit).values()
+        if c.is_skipped and "warning" in c.result[0].message
+    ]
+    assert warnings, "warnings stay skipped-with-message beside the failure"

@@ -101,3 +101,19 @@ def test_validate_json_of_valid_files(tmp_path):
     assert report["valid"] is True
     (entry,) = report["files"]
     assert (entry["records"], entry["invalid"], entry["contract"]) == (12, 0, "contractors")
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = run_crm7(
+        "validate",
+        str(EXAMPLES / "crm_contractors.xml"),
+        "--junit",
+        str(tmp_path / "a-file" / "validate.xml"),
+        env=no_database_env(),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"crm7: cannot write the report {tmp_path}/a-file/validate.xml: ")
+    assert "Traceback" not in result.stderr
