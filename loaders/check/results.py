@@ -56,22 +56,22 @@ def domain_of(path: str | None) -> str:
     """The domain of a model, source or test, from its file path in the dbt project.
 
     Models live in ``models/<layer>/<domain>/...``: the domain is the second folder under
-    ``models/``. A file directly in a layer folder (``models/marts/x.sql``) gives the layer,
-    a seed (the canonical dictionaries) ``seeds``, and anything else (a singular test
-    reading no model) ``project``.
+    ``models/``; a file directly in a layer folder (``models/marts/x.sql``) gives the
+    layer. Singular tests live in ``tests/dbt/singular/<domain>/``: the folder under
+    ``singular/``. A seed (the canonical dictionaries) gives ``seeds``, anything else
+    (a singular test outside a domain folder) ``project``.
     """
     if not path:
         return "project"
     parts = PurePosixPath(path.replace("\\", "/")).parts
     if parts[:1] == ("seeds",):
         return "seeds"
-    if "models" not in parts:
-        return "project"
-    folders = parts[parts.index("models") + 1 : -1]
-    if len(folders) >= 2:
-        return folders[1]
-    if folders:
-        return folders[0]
+    if "models" in parts:
+        folders = parts[parts.index("models") + 1 : -1]
+        return folders[1] if len(folders) >= 2 else (folders[0] if folders else "project")
+    if "singular" in parts:
+        folders = parts[parts.index("singular") + 1 : -1]
+        return folders[0] if folders else "project"
     return "project"
 
 

@@ -112,7 +112,11 @@ def data_test_results(dbt_results: Iterable[Any], manifest: ProjectManifest) -> 
             continue  # models, seeds, snapshots; unit tests are "unit_test"
         tested = _tested_node_id(node)
         tested_entry = manifest.entry(tested) if tested else None
-        path = (tested_entry or {}).get("original_file_path") or node.original_file_path
+        domain = domain_of((tested_entry or {}).get("original_file_path"))
+        if not getattr(node, "attached_node", None) or domain == "project":
+            # a singular test: the domain folder it is in, else the one of its first model
+            own = domain_of(node.original_file_path)
+            domain = own if own != "project" else domain
         store_failures = node.relation_name is not None
         status = str(result.status)
         failing = result.failures if status in ("fail", "warn") else None
@@ -124,7 +128,7 @@ def data_test_results(dbt_results: Iterable[Any], manifest: ProjectManifest) -> 
                 name=node.name,
                 kind="data_test",
                 model=_display_name(tested_entry, tested) if tested else None,
-                domain=domain_of(path),
+                domain=domain,
                 severity=str(node.config.severity).lower(),
                 status=status,
                 failing_rows=failing,

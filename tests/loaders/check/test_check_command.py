@@ -253,16 +253,25 @@ def test_a_builds_data_tests_are_recorded_in_the_history(demo, dbt_target):
 def test_the_domain_comes_from_the_tested_models_folder(demo, dbt_target):
     settings, _build = demo
     with psycopg.connect(settings.conninfo()) as conn:
-        rows = conn.execute(
-            "select distinct model, domain from audit.crm7_check_results where kind = 'data_test'"
-        ).fetchall()
-    paths = json.loads((dbt_target / "manifest.json").read_text())["nodes"]
-    model_paths = {
-        n["name"]: n["original_file_path"] for n in paths.values() if n["resource_type"] == "model"
-    }
-    for model, domain in rows:
-        if model in model_paths:
-            assert domain == domain_of(model_paths[model]), model
+        recorded = dict(
+            conn.execute(
+                "select distinct unique_id, domain from audit.crm7_check_results"
+                " where kind = 'data_test'"
+            ).fetchall()
+        )
+    nodes = json.loads((dbt_target / "manifest.json").read_text())["nodes"]
+    for unique_id, domain in recorded.items():
+        test = nodes[unique_id]
+        if test.get("attached_node"):  # a generic test: its model's folder
+            expected = domain_of(nodes[test["attached_node"]]["original_file_path"])
+        else:  # a singular test: its own folder, else its first model's
+            parents = test["depends_on"]["nodes"]
+            models = [parent for parent in parents if parent.startswith(("model.", "seed."))]
+            first_model = nodes[models[0]]["original_file_path"]
+            expected = domain_of(test["original_file_path"])
+            expected = expected if expected != "project" else domain_of(first_model)
+        assert domain == expected, unique_id
+    assert len(recorded) > 100
 
 
 @pytest.mark.parametrize(

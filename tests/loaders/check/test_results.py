@@ -22,7 +22,9 @@ from loaders.check.results import CheckResult, CheckRun, Outcome, domain_of
         ("models/staging/stg_raw__contractors.sql", "staging"),
         # nothing under models/
         ("models/top_level.sql", "project"),
+        ("tests/dbt/singular/inventory/assert_price_periods_do_not_overlap.sql", "inventory"),
         ("tests/dbt/singular/assert_price_periods_do_not_overlap.sql", "project"),
+        ("tests/dbt/generic/valid_nip.sql", "project"),
         ("seeds/canonical_vat_rates.csv", "seeds"),
         (None, "project"),
         ("", "project"),
