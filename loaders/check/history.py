@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from loaders.check.results import CheckRun, Outcome
+from loaders.check.runner import ProjectManifest, data_test_results
 from loaders.db import ConnectionSettings, connect
 from loaders.errors import CheckHistoryNotWritten
 
@@ -167,8 +168,6 @@ def record_build_results(
     history, as a run with command ``build``. ``dbt_result`` is what ``run_dbt``
     returned, ``target_path`` the build's target folder (its manifest.json names each
     test's model). Returns the run id, or None when dbt ran no data test."""
-    from loaders.check.runner import ProjectManifest, data_test_results
-
     if dbt_result.result is None or not hasattr(dbt_result.result, "results"):
         return None
     manifest = ProjectManifest.read(Path(target_path) / "manifest.json")

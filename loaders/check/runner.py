@@ -223,7 +223,7 @@ def dbt_target_path() -> Path:
     """Where dbt writes manifest.json and run results: DBT_TARGET_PATH (dbt's own
     setting) or the project's target/."""
     configured = os.environ.get("DBT_TARGET_PATH")
-    return Path(configured) if configured else project_root() / "target"
+    return project_root() / (configured or "target")  # dbt reads a relative one from there
 
 
 def check_database(settings: ConnectionSettings) -> None:
