@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -29,7 +28,7 @@ from loaders.check.results import (
     Outcome,
     domain_of,
 )
-from loaders.db import ConnectionSettings, connect, project_root
+from loaders.db import ConnectionSettings, connect
 from loaders.errors import (
     CheckDatabaseUnreachable,
     CheckSelectionMatchesNothing,
@@ -37,6 +36,7 @@ from loaders.errors import (
     DbtCouldNotRun,
     NothingBuiltYet,
 )
+from loaders.settings import dbt_target_path
 
 SAMPLE_ROWS = 5  # first failing rows shown per failing test
 NEVER = datetime(1, 1, 1, tzinfo=UTC)  # dbt's max_loaded_at of a source with no rows
@@ -217,13 +217,6 @@ def _raise_if_dbt_stopped(result: Any, what: str) -> None:
     if result.exception is not None or result.result is None:
         reason = _one_line(result.exception) or "no result and no message"
         raise DbtCouldNotRun(f"{what} could not run: {reason}")
-
-
-def dbt_target_path() -> Path:
-    """Where dbt writes manifest.json and run results: DBT_TARGET_PATH (dbt's own
-    setting) or the project's target/."""
-    configured = os.environ.get("DBT_TARGET_PATH")
-    return project_root() / (configured or "target")  # dbt reads a relative one from there
 
 
 def check_database(settings: ConnectionSettings) -> None:
