@@ -88,9 +88,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from loaders.load.files import contract_files
     from loaders.load.validate import validate_file
 
-    failed = 0
+    reports = []
+    as_json = args.format == "json"
     for file in contract_files(args.paths):
         report = validate_file(file, args.max_problems)
+        reports.append(report)
+        if as_json:
+            continue
         if report.file_error:
             print(f"{file.name}: INVALID FILE: {report.file_error}")
         else:
@@ -98,8 +102,53 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{file.name}: {report.records} records, {verdict}")
         for problem in report.problems:
             print(f"  {problem}")
-        failed += not report.ok
-    return 1 if failed else 0
+    if args.junit:
+        from loaders.check.junit import write_validation_junit
+
+        write_validation_junit(Path(args.junit), reports)
+    if as_json:
+        import json
+
+        from loaders.check.validation import validation_as_dict
+
+        print(json.dumps(validation_as_dict(reports), indent=2, ensure_ascii=False))
+    return 1 if any(not report.ok for report in reports) else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from loaders.check.history import record_check_run
+    from loaders.check.junit import write_check_junit
+    from loaders.check.runner import run_check
+    from loaders.check.summary import write_markdown_summary
+    from loaders.db import connection_settings
+    from loaders.errors import CheckCouldNotRun
+
+    try:
+        settings = connection_settings()
+        run = run_check(settings, selection=args.select or (), strict=args.strict)
+        record_check_run(settings, run)
+    except Crm7Error:
+        raise
+    except Exception as error:  # a CI log needs one line, not a traceback
+        raise CheckCouldNotRun(
+            f"crm7 check stopped on an unexpected {type(error).__name__}: {error}"
+        ) from error
+    if args.junit:
+        write_check_junit(Path(args.junit), run)
+    if args.summary:
+        write_markdown_summary(Path(args.summary), run)
+    if args.format == "json":
+        import json
+
+        print(json.dumps(run.as_dict(), indent=2, ensure_ascii=False))
+        return run.exit_code
+    for result in run.results:
+        if result.outcome.value not in ("passed", "skipped"):
+            print(
+                f"{result.outcome.value.upper()}: {result.name} ({result.model}): {result.problem()}"
+            )
+    print(run.verdict_line())
+    return run.exit_code
 
 
 def cmd_convert_ksef(args: argparse.Namespace) -> int:
@@ -205,7 +254,43 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="problems listed per file (default 20)",
     )
+    validate.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write a JUnit XML report: one testcase per file, each invalid record a failure",
+    )
+    validate.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="json: print the reports (every invalid record) as JSON instead of text",
+    )
     validate.set_defaults(func=cmd_validate)
+
+    check = sub.add_parser(
+        "check",
+        help="run the data tests and source freshness on the database; one verdict for CI",
+    )
+    check.add_argument(
+        "--select",
+        "-s",
+        nargs="+",
+        action="extend",
+        metavar="SELECTOR",
+        help="dbt selectors of the tests to run (models, tests, tag:, path:, source:)",
+    )
+    check.add_argument(
+        "--strict", action="store_true", help="warn-severity failures fail the run too (exit 1)"
+    )
+    check.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    check.add_argument("--summary", metavar="FILE.md", help="write a Markdown summary")
+    check.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="json: print every result as JSON instead of the verdict line",
+    )
+    check.set_defaults(func=cmd_check)
 
     convert = sub.add_parser(
         "convert", help="convert files of another format into a contract file, e.g. KSeF invoices"

@@ -53,3 +53,41 @@ class KsefConversionError(Crm7Error):
         self.line = line
         where = path if line is None else f"{path}:{line}"
         super().__init__(f"{where}: {element}: {message}" if element else f"{where}: {message}")
+
+
+class CheckCouldNotRun(Crm7Error):
+    """``crm7 check`` could not run the checks at all (exit 2): says what to fix.
+
+    The message is always one line, so that a CI log shows it whole.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(message.split()))
+
+
+class CheckDatabaseUnreachable(CheckCouldNotRun):
+    """The database to check cannot be reached: check CRM7_DATABASE_URL / PG* settings."""
+
+
+class CheckSelectionMatchesNothing(CheckCouldNotRun):
+    """``--select`` names no data test: a typo in a model, tag or path."""
+
+
+class DbtCouldNotRun(CheckCouldNotRun):
+    """dbt stopped before running any test: a compile error, an invalid selector."""
+
+
+class NothingBuiltYet(CheckCouldNotRun):
+    """No model the tests read exists in the database: build first (crm7 dbt build)."""
+
+
+class CheckHistoryNotWritten(CheckCouldNotRun):
+    """The run could not be appended to the history tables in audit: a privilege missing."""
+
+
+class ReportNotWritten(Crm7Error):
+    """A report file (JUnit XML, Markdown summary) cannot be written where it was asked."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        super().__init__(f"cannot write the report {path}: {reason}; name a writable file")

@@ -72,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Where the contracts' table layouts are cached between runs (`crm7/contracts-*.pickle`).",
     ),
     Setting(
+        "DBT_TARGET_PATH",
+        "`target` in the project",
+        "Where dbt writes its artifacts (a relative path is read from the project); "
+        "`crm7 check` reads the tests' models from the `manifest.json` there.",
+    ),
+    Setting(
         "DBT_SEND_ANONYMOUS_USAGE_STATS",
         "`false`",
         "Passed to dbt as set; crm7 turns dbt's anonymous usage statistics off unless you set it.",
@@ -170,6 +176,11 @@ def cache_home(environ: Environment | None = None) -> Path:
     """XDG_CACHE_HOME, else ~/.cache."""
     configured = _environment(environ).get("XDG_CACHE_HOME")
     return Path(configured) if configured else Path.home() / ".cache"
+
+
+def dbt_target_path(environ: Environment | None = None) -> Path:
+    """DBT_TARGET_PATH, else target/, in the project (where dbt reads a relative one from)."""
+    return project_root() / (_environment(environ).get("DBT_TARGET_PATH") or "target")
 
 
 def dbt_send_anonymous_usage_stats(environ: Environment | None = None) -> str:

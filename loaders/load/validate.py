@@ -6,13 +6,32 @@ per-record validation and the same messages as ``crm7 load``, nothing written an
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loaders.errors import Crm7Error, FileRejected
 from loaders.load.batches import lxml_schema
 from loaders.load.header import read_header
-from loaders.load.records import iter_record_batches
+from loaders.load.records import Record, iter_record_batches
+
+
+@dataclass(frozen=True)
+class InvalidRecord:
+    """One record ``crm7 load`` would reject, as its row in raw.rejects would name it."""
+
+    file: str  # file name
+    line: int | None  # the record's first line
+    record_number: int  # 1-based position among the file's records
+    element_path: str | None  # of the first error (None for an element not a record)
+    reason: str  # every error, as raw.rejects.reason
+
+
+def rejection_reason(record: Record) -> str:
+    """raw.rejects.reason of a record: each error, with its line when it has one."""
+    return "; ".join(
+        f"line {line}: {message}" if line else message for line, _path, message in record.errors
+    )
 
 
 @dataclass
@@ -22,6 +41,9 @@ class ValidationReport:
     invalid: int = 0
     problems: list[str] = field(default_factory=list)  # "file:line: path: message"
     file_error: str | None = None
+    contract: str | None = None  # the contract's name, once the header is read
+    invalid_records: list[InvalidRecord] = field(default_factory=list)  # every one
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -30,8 +52,10 @@ class ValidationReport:
 
 def validate_file(path: Path, max_problems: int = 20) -> ValidationReport:
     report = ValidationReport(path)
+    started = time.monotonic()
     try:
         header = read_header(path)
+        report.contract = header.contract.name
         schema = lxml_schema(header.contract)
         for records in iter_record_batches(path, header, schema):
             for record in records:
@@ -39,6 +63,15 @@ def validate_file(path: Path, max_problems: int = 20) -> ValidationReport:
                 if not record.errors:
                     continue
                 report.invalid += 1
+                report.invalid_records.append(
+                    InvalidRecord(
+                        path.name,
+                        record.line,
+                        record.number,
+                        record.errors[0][1] or None,
+                        rejection_reason(record),
+                    )
+                )
                 for line, element_path, message in record.errors:
                     if len(report.problems) < max_problems:
                         where = f"{path.name}:{line or record.line or '?'}"
@@ -47,4 +80,5 @@ def validate_file(path: Path, max_problems: int = 20) -> ValidationReport:
         report.file_error = str(error)
     except (Crm7Error, OSError) as error:
         report.file_error = f"{path}: {error}"
+    report.seconds = time.monotonic() - started
     return report

@@ -23,6 +23,13 @@ def test_defaults_when_nothing_is_set(monkeypatch):
     assert settings.cache_home({}) == Path("/home/someone/.cache")
 
 
+def test_dbt_target_path_is_read_from_the_project(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM7_PROJECT_DIR", str(tmp_path))
+    assert settings.dbt_target_path({}) == tmp_path / "target"
+    assert settings.dbt_target_path({"DBT_TARGET_PATH": "out"}) == tmp_path / "out"
+    assert settings.dbt_target_path({"DBT_TARGET_PATH": "/abs"}) == Path("/abs")
+
+
 def test_values_as_set():
     assert settings.load_workers({"CRM7_LOAD_WORKERS": " 3 "}) == 3
     assert settings.load_workers({"CRM7_LOAD_WORKERS": "0"}) == 1, "0 has always meant one"
