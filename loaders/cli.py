@@ -91,7 +91,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     reports = []
     as_json = args.format == "json"
     for file in contract_files(args.paths):
-        report = validate_file(file, args.max_problems)
+        report = validate_file(file, args.max_problems, bool(args.junit) or as_json)
         reports.append(report)
         if as_json:
             continue

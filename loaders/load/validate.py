@@ -42,7 +42,9 @@ class ValidationReport:
     problems: list[str] = field(default_factory=list)  # "file:line: path: message"
     file_error: str | None = None
     contract: str | None = None  # the contract's name, once the header is read
-    invalid_records: list[InvalidRecord] = field(default_factory=list)  # every one
+    # Every invalid record, kept only for a report that lists them all (--junit, json):
+    # plain validation keeps its memory flat however many records are invalid.
+    invalid_records: list[InvalidRecord] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -50,7 +52,9 @@ class ValidationReport:
         return self.file_error is None and self.invalid == 0
 
 
-def validate_file(path: Path, max_problems: int = 20) -> ValidationReport:
+def validate_file(
+    path: Path, max_problems: int = 20, keep_invalid_records: bool = False
+) -> ValidationReport:
     report = ValidationReport(path)
     started = time.monotonic()
     try:
@@ -63,15 +67,16 @@ def validate_file(path: Path, max_problems: int = 20) -> ValidationReport:
                 if not record.errors:
                     continue
                 report.invalid += 1
-                report.invalid_records.append(
-                    InvalidRecord(
-                        path.name,
-                        record.line,
-                        record.number,
-                        record.errors[0][1] or None,
-                        rejection_reason(record),
+                if keep_invalid_records:
+                    report.invalid_records.append(
+                        InvalidRecord(
+                            path.name,
+                            record.line,
+                            record.number,
+                            record.errors[0][1] or None,
+                            rejection_reason(record),
+                        )
                     )
-                )
                 for line, element_path, message in record.errors:
                     if len(report.problems) < max_problems:
                         where = f"{path.name}:{line or record.line or '?'}"

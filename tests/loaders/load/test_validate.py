@@ -18,6 +18,13 @@ def test_valid_and_invalid_records_are_reported_with_file_line_and_field():
     )
 
 
+def test_invalid_records_are_kept_only_for_a_report_that_lists_them():
+    # Plain validation counts invalid records without holding them (flat memory).
+    assert validate_file(FIXTURES / "contractors-2_rejects.xml").invalid_records == []
+    kept = validate_file(FIXTURES / "contractors-2_rejects.xml", keep_invalid_records=True)
+    assert [record.line for record in kept.invalid_records] == [8, 18]  # where each starts
+
+
 def test_a_hostile_or_broken_file_is_invalid_as_a_whole():
     assert "DTD" in validate_file(FIXTURES / "contractors-billion_laughs.xml").file_error
     broken = validate_file(FIXTURES / "contractors-broken_at_line_7.xml").file_error
