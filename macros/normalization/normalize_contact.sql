@@ -7,38 +7,14 @@
 {%- endmacro %}
 
 {#-
-    Phone or fax number: a leading "+" (if the value starts with one) followed by the
-    digits only; spaces, brackets, dots, slashes and dashes are dropped. An extension
-    written as "wew. 12", "ext 12" or "w. 12" at the end is kept as " ext 12", so
-    "+48 (22) 123-45-67 wew. 12" becomes "+48221234567 ext 12". A "00" international
-    prefix is not rewritten to "+". NULL when no digit is left.
+    Phone or fax number as the CRM keeps it: the E.164 form the loader derived with
+    phonenumbers (raw <column>_e164, e.g. "+48226543210"), with the extension the
+    number was written with appended as ";ext=15" (RFC 3966). NULL when the loader
+    could not read the value as a possible number: such values are not taken, and the
+    record gets review reason invalid_phone.
 -#}
-{% macro normalize_phone(column) -%}
-    {%- set extension_pattern = "[[:space:]]*(?:wew[.]?|ext[.]?|w[.])[[:space:]]*([0-9]{1,6})[[:space:]]*$" -%}
-    case
-        when {{ column }} !~ '[0-9]' then null
-        when {{ column }} !~* '[a-z]'
-            then
-                case when {{ column }} ~ '^[[:space:]]*[+]' then '+' else '' end
-                || regexp_replace({{ column }}, '[^0-9]', '', 'g')
-        when regexp_replace(
-            regexp_replace({{ column }}, '{{ extension_pattern }}', '', 'i'), '[^0-9]', '', 'g'
-        ) <> ''
-            then
-                case when {{ column }} ~ '^[[:space:]]*[+]' then '+' else '' end
-                || regexp_replace(
-                    regexp_replace({{ column }}, '{{ extension_pattern }}', '', 'i'),
-                    '[^0-9]',
-                    '',
-                    'g'
-                )
-                || coalesce(
-                    ' ext ' || substring(
-                        lower({{ column }}) from '{{ extension_pattern }}'
-                    ),
-                    ''
-                )
-    end
+{% macro phone_from_e164(e164_column, extension_column) -%}
+    {{ e164_column }} || coalesce(';ext=' || {{ extension_column }}, '')
 {%- endmacro %}
 
 {#-

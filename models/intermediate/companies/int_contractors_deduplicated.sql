@@ -1,3 +1,51 @@
+{#-
+    One row per source record (source_system, source_record_id): the fold of all its
+    loaded versions in (load_id, record_no) order, so that the result is the same
+    whether the versions arrive in one build or in many (see the README, "How records
+    become companies"):
+    - per field, the latest version that gave it (a value, or xsi:nil="true": cleared)
+      wins; a left-out element is "no news";
+    - each address type is a unit: the latest version with an address of that type
+      gives all its fields; the phone and e-mail lists likewise;
+    - the link: linked_nip is the first valid NIP the record ever had (linked_version
+      the version that had it); it never moves;
+    - the values a company takes (every field above) come only from versions that do
+      not name another NIP than the link's: a version giving another NIP (nip_changed)
+      or clearing it holds its values back;
+    - nip / nip_raw / nip_is_valid are the record's current NIP (latest version giving
+      one, from every version), is_deleted and the lineage columns the latest version's;
+    - first_load_id / last_load_id: first and last load that contained the record.
+
+    Incremental: a build reads only loads newer than max(last_load_id) (and older than
+    any load still running) and folds them into the stored state; the fold is
+    associative, so any build cadence and a --full-refresh give the same rows.
+-#}
+{%- set address_types = ['registered', 'correspondence'] -%}
+{%- set address_fields = ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] -%}
+{#- Fields a company takes: per field the columns it carries (name: staging expression) and
+    which versions give it. An invalid REGON or fax is not taken (the value before it stays);
+    invalid_regon / invalid_fax remember that the latest one given was invalid, for review. -#}
+{%- set company_fields = {
+    'name': {'columns': {'name': 'name'}, 'given': 'true'},
+    'short_name': {'columns': {'short_name': 'short_name'}, 'given': 'is_short_name_given'},
+    'regon': {
+        'columns': {'regon_raw': 'regon_raw', 'regon': 'regon'},
+        'given': 'is_regon_given and (regon_is_valid or regon_raw is null)',
+    },
+    'invalid_regon': {
+        'columns': {'has_invalid_regon': 'not coalesce(regon_is_valid, false) and regon_raw is not null'},
+        'given': 'is_regon_given',
+    },
+    'fax': {
+        'columns': {'fax': 'fax'},
+        'given': 'is_fax_given and (fax is not null or fax_raw is null)',
+    },
+    'invalid_fax': {
+        'columns': {'has_invalid_fax': 'fax is null and fax_raw is not null'},
+        'given': 'is_fax_given',
+    },
+    'www': {'columns': {'www': 'www'}, 'given': 'is_www_given'},
+} -%}
 {{
     config(
         materialized='incremental',
@@ -8,14 +56,16 @@
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
                 {'name': 'int_contractors_deduplicated_nip_idx', 'columns': ['source_system', 'nip']},
+                {'name': 'int_contractors_deduplicated_linked_nip_idx', 'columns': ['linked_nip']},
                 {'name': 'int_contractors_deduplicated_last_load_idx', 'columns': ['last_load_id']},
             ]) }}",
-            "{{ crm7_analyze_if_written(this, ['contractor_key', 'source_system', 'source_record_id', 'nip', 'nip_is_valid', 'is_deleted', 'load_id', 'last_load_id']) }}",
+            "{{ crm7_analyze_if_written(this, ['contractor_key', 'source_system', 'source_record_id', 'nip', 'nip_is_valid', 'linked_nip', 'is_deleted', 'load_id', 'last_load_id']) }}",
         ],
     )
 }}
 
 {%- set new_load_ids = crm7_new_load_ids(ref('stg_raw__loads'), 'contractors') %}
+{%- set window = new_load_ids | join(', ') if new_load_ids else 'null' %}
 
 with
 
@@ -55,12 +105,34 @@ existing as (
 
 existing as (
 
-    {#- Full build: nothing deduplicated yet; same columns as the table, no rows. -#}
+    {#- Full build: nothing folded yet; same columns as the table, no rows. -#}
     select
         null::text as contractor_key,
-        null::text as nip,
-        null::text as previous_nip,
+        null::text as linked_nip,
+        null::bigint as linked_load_id,
+        null::bigint as linked_version,
         null::bigint as first_load_id,
+        null::text as nip_raw,
+        null::text as nip,
+        null::boolean as nip_is_valid,
+        null::bigint as nip_version,
+        {%- for field, spec in company_fields.items() %}
+        {%- for column in spec.columns %}
+        null::{{ 'boolean' if column.startswith('has_') else 'text' }} as {{ column }},
+        {%- endfor %}
+        null::bigint as {{ field }}_version,
+        {%- endfor %}
+        {%- for address_type in address_types %}
+        {%- for field in address_fields %}
+        null::text as {{ address_type }}_{{ field }},
+        {%- endfor %}
+        null::bigint as {{ address_type }}_address_version,
+        {%- endfor %}
+        null::text[] as phones,
+        null::boolean as has_invalid_phone,
+        null::bigint as phones_version,
+        null::text[] as emails,
+        null::bigint as emails_version,
         null::text as record_hash
     where false
 
@@ -72,140 +144,268 @@ batch_records as not materialized (
 
     select contractors.*
     from contractors
-    where
-        contractors.load_id in ({{ new_load_ids | join(', ') if new_load_ids else 'null' }})
+    where contractors.load_id in ({{ window }})
 
 ),
 
--- First load per source record: a hash aggregate over narrow key columns.
+-- Per source record: what the window says about its link, first and latest version.
 batch_keys as (
 
     select
-        source_system,
-        source_record_id,
-        min(load_id) as first_load_id
+        contractor_key,
+        min(load_id) as first_load_id,
+        max(record_version) as latest_version,
+        (array_agg(nip order by record_version) filter (where nip_is_valid))[1] as first_valid_nip,
+        min(record_version) filter (where nip_is_valid) as first_valid_version
     from batch_records
-    group by source_system, source_record_id
+    group by contractor_key
 
 ),
 
--- Latest version per source record by (load_id, record_no): no later version of the
--- same record in the batch (a hash anti-join instead of sorting the wide rows).
-latest_records as (
+key_links as (
+
+    select
+        batch_keys.contractor_key,
+        batch_keys.latest_version,
+        coalesce(existing.first_load_id, batch_keys.first_load_id) as first_load_id,
+        case
+            when existing.linked_nip is not null then existing.linked_nip
+            else batch_keys.first_valid_nip
+        end as linked_nip,
+        case
+            when existing.linked_nip is not null then existing.linked_version
+            else batch_keys.first_valid_version
+        end as linked_version
+    from batch_keys
+    left join existing
+        on batch_keys.contractor_key = existing.contractor_key
+
+),
+
+-- Every version of the window, marked when its values go to the link's company: it
+-- leaves the NIP out (no news) or gives the link's NIP.
+versions as (
 
     select
         batch_records.*,
-        batch_keys.first_load_id
+        key_links.linked_nip as key_linked_nip,
+        (
+            not batch_records.is_nip_given
+            or coalesce(batch_records.nip = key_links.linked_nip, false)
+        ) as is_for_link
     from batch_records
-    inner join batch_keys
-        on
-            batch_records.source_system = batch_keys.source_system
-            and batch_records.source_record_id = batch_keys.source_record_id
-    where not exists (
-        select 1
-        from batch_records as later_records
-        where
-            later_records.source_system = batch_records.source_system
-            and later_records.source_record_id = batch_records.source_record_id
-            and (later_records.load_id, later_records.record_no)
-            > (batch_records.load_id, batch_records.record_no)
-    )
+    inner join key_links
+        on batch_records.contractor_key = key_links.contractor_key
 
 ),
 
-record_emails as (
+version_addresses as (
 
     select
-        emails.load_id,
-        emails.record_no,
-        array_agg(emails.email order by emails.email_position) as emails
-    from emails
-    where
-        emails.load_id in ({{ new_load_ids | join(', ') if new_load_ids else 'null' }})
-        and emails.email is not null
-    group by emails.load_id, emails.record_no
-
-),
-
-record_phones as (
-
-    select
-        phones.load_id,
-        phones.record_no,
-        array_agg(phones.phone order by phones.phone_position) as phones
-    from phones
-    where
-        phones.load_id in ({{ new_load_ids | join(', ') if new_load_ids else 'null' }})
-        and phones.phone is not null
-    group by phones.load_id, phones.record_no
-
-),
-
-record_addresses as (
-
-    select
-        addresses.load_id,
-        addresses.record_no,
-        {%- for address_type in ['registered', 'correspondence'] %}
-        {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
-        max(addresses.{{ field }}) filter (
-            where addresses.address_type = '{{ address_type }}'
-        ) as {{ address_type }}_{{ field }},
+        versions.contractor_key,
+        versions.record_version,
+        addresses.address_type,
+        addresses.address_position,
+        addresses.is_nil,
+        {%- for field in address_fields %}
+        addresses.{{ field }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-        {%- endfor %}
-        count(*) as address_count
     from addresses
+    inner join versions
+        on
+            addresses.load_id = versions.load_id
+            and addresses.record_no = versions.record_no
     where
-        addresses.load_id in ({{ new_load_ids | join(', ') if new_load_ids else 'null' }})
-    group by addresses.load_id, addresses.record_no
+        addresses.load_id in ({{ window }})
+        and versions.is_for_link
 
 ),
 
-assembled as (
+window_addresses as (
 
     select
-        latest_records.contractor_key,
-        latest_records.source_system,
-        latest_records.source_record_id,
-        latest_records.source_updated_at,
-        latest_records.is_deleted,
-        latest_records.name,
-        latest_records.short_name,
-        latest_records.nip_raw,
-        latest_records.nip,
-        latest_records.nip_is_valid,
-        latest_records.regon_raw,
-        latest_records.regon,
-        latest_records.regon_is_valid,
-        record_phones.phones[1] as main_phone,
-        coalesce(record_phones.phones, '{}'::text[]) as phones,
-        latest_records.fax,
-        record_emails.emails[1] as main_email,
-        coalesce(record_emails.emails, '{}'::text[]) as emails,
-        latest_records.www,
-        {%- for address_type in ['registered', 'correspondence'] %}
-        {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
-        record_addresses.{{ address_type }}_{{ field }},
+        contractor_key,
+        {%- for address_type in address_types %}
+        max(record_version) filter (where address_type = '{{ address_type }}') as {{ address_type }}_address_version,
+        {%- for field in address_fields %}
+        (
+            array_agg(
+                case when not is_nil then {{ field }} end
+                order by record_version desc, address_position asc
+            ) filter (where address_type = '{{ address_type }}')
+        )[1] as {{ address_type }}_{{ field }},
         {%- endfor %}
         {%- endfor %}
-        latest_records.load_id,
-        latest_records.record_no,
-        latest_records.source_line,
-        latest_records.loaded_at,
-        latest_records.first_load_id
-    from latest_records
-    left join record_emails
+        count(*) as address_rows
+    from version_addresses
+    group by contractor_key
+
+),
+
+version_phones as (
+
+    select
+        versions.contractor_key,
+        versions.record_version,
+        array_agg(phones.phone order by phones.phone_position) filter (
+            where not phones.is_nil and phones.phone is not null
+        ) as phones,
+        bool_or(not phones.is_nil and phones.phone is null) as has_invalid_phone
+    from phones
+    inner join versions
         on
-            latest_records.load_id = record_emails.load_id
-            and latest_records.record_no = record_emails.record_no
-    left join record_phones
+            phones.load_id = versions.load_id
+            and phones.record_no = versions.record_no
+    where
+        phones.load_id in ({{ window }})
+        and versions.is_for_link
+    group by versions.contractor_key, versions.record_version
+
+),
+
+window_phones as (
+
+    select distinct on (contractor_key)
+        contractor_key,
+        record_version as phones_version,
+        coalesce(phones, '{}'::text[]) as phones,
+        has_invalid_phone
+    from version_phones
+    order by contractor_key asc, record_version desc
+
+),
+
+version_emails as (
+
+    select
+        versions.contractor_key,
+        versions.record_version,
+        array_agg(emails.email order by emails.email_position) filter (
+            where not emails.is_nil and emails.email is not null
+        ) as emails
+    from emails
+    inner join versions
         on
-            latest_records.load_id = record_phones.load_id
-            and latest_records.record_no = record_phones.record_no
-    left join record_addresses
-        on
-            latest_records.load_id = record_addresses.load_id
-            and latest_records.record_no = record_addresses.record_no
+            emails.load_id = versions.load_id
+            and emails.record_no = versions.record_no
+    where
+        emails.load_id in ({{ window }})
+        and versions.is_for_link
+    group by versions.contractor_key, versions.record_version
+
+),
+
+window_emails as (
+
+    select distinct on (contractor_key)
+        contractor_key,
+        record_version as emails_version,
+        coalesce(emails, '{}'::text[]) as emails
+    from version_emails
+    order by contractor_key asc, record_version desc
+
+),
+
+-- Per field, the latest version of the window that gave it.
+window_fields as (
+
+    select
+        contractor_key,
+        {%- for column in ['source_system', 'source_record_id', 'source_updated_at', 'is_deleted', 'load_id', 'record_no', 'source_line', 'loaded_at'] %}
+        (array_agg({{ column }} order by record_version desc))[1] as {{ column }},
+        {%- endfor %}
+        {%- for column in ['nip_raw', 'nip', 'nip_is_valid'] %}
+        (array_agg({{ column }} order by record_version desc) filter (where is_nip_given))[1] as {{ column }},
+        {%- endfor %}
+        max(record_version) filter (where is_nip_given) as nip_version,
+        {%- for field, spec in company_fields.items() %}
+        {%- for column, expression in spec.columns.items() %}
+        (
+            array_agg({{ expression }} order by record_version desc)
+            filter (where is_for_link and {{ spec.given }})
+        )[1] as {{ column }},
+        {%- endfor %}
+        max(record_version) filter (where is_for_link and {{ spec.given }}) as {{ field }}_version,
+        {%- endfor %}
+        max(load_id) as last_load_id
+    from versions
+    group by contractor_key
+
+),
+
+-- The window folded into the stored state: a field the window gave replaces it.
+folded as (
+
+    select
+        key_links.contractor_key,
+        window_fields.source_system,
+        window_fields.source_record_id,
+        window_fields.source_updated_at,
+        window_fields.is_deleted,
+        {%- for column in ['nip_raw', 'nip', 'nip_is_valid'] %}
+        case
+            when window_fields.nip_version is not null then window_fields.{{ column }}
+            else existing.{{ column }}
+        end as {{ column }},
+        {%- endfor %}
+        coalesce(window_fields.nip_version, existing.nip_version) as nip_version,
+        key_links.linked_nip,
+        key_links.linked_version,
+        key_links.linked_version / 4294967296 as linked_load_id,
+        {%- for field, spec in company_fields.items() %}
+        {%- for column in spec.columns %}
+        case
+            when window_fields.{{ field }}_version is not null then window_fields.{{ column }}
+            else existing.{{ column }}
+        end as {{ column }},
+        {%- endfor %}
+        coalesce(window_fields.{{ field }}_version, existing.{{ field }}_version) as {{ field }}_version,
+        {%- endfor %}
+        {%- for address_type in address_types %}
+        {%- for field in address_fields %}
+        case
+            when window_addresses.{{ address_type }}_address_version is not null
+                then window_addresses.{{ address_type }}_{{ field }}
+            else existing.{{ address_type }}_{{ field }}
+        end as {{ address_type }}_{{ field }},
+        {%- endfor %}
+        coalesce(
+            window_addresses.{{ address_type }}_address_version,
+            existing.{{ address_type }}_address_version
+        ) as {{ address_type }}_address_version,
+        {%- endfor %}
+        case
+            when window_phones.phones_version is not null then window_phones.phones
+            else coalesce(existing.phones, '{}'::text[])
+        end as phones,
+        case
+            when window_phones.phones_version is not null then window_phones.has_invalid_phone
+            else coalesce(existing.has_invalid_phone, false)
+        end as has_invalid_phone,
+        coalesce(window_phones.phones_version, existing.phones_version) as phones_version,
+        case
+            when window_emails.emails_version is not null then window_emails.emails
+            else coalesce(existing.emails, '{}'::text[])
+        end as emails,
+        coalesce(window_emails.emails_version, existing.emails_version) as emails_version,
+        window_fields.load_id,
+        window_fields.record_no,
+        window_fields.source_line,
+        window_fields.loaded_at,
+        key_links.first_load_id,
+        window_fields.last_load_id,
+        existing.record_hash as existing_record_hash
+    from key_links
+    inner join window_fields
+        on key_links.contractor_key = window_fields.contractor_key
+    left join window_addresses
+        on key_links.contractor_key = window_addresses.contractor_key
+    left join window_phones
+        on key_links.contractor_key = window_phones.contractor_key
+    left join window_emails
+        on key_links.contractor_key = window_emails.contractor_key
+    left join existing
+        on key_links.contractor_key = existing.contractor_key
 
 ),
 
@@ -215,65 +415,73 @@ hashed as (
         *,
         md5(
             row(
-                source_updated_at, is_deleted, name, short_name, nip_raw, regon_raw,
-                main_phone, phones, fax, main_email, emails, www,
-                {%- for address_type in ['registered', 'correspondence'] %}
-                {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
-                {{ address_type }}_{{ field }}{% if not loop.last %},{% endif %}
-                {%- endfor %}{% if not loop.last %},{% endif %}
+                source_updated_at, is_deleted, nip_raw, nip_version, linked_nip, linked_version,
+                {%- for field, spec in company_fields.items() %}
+                {%- for column in spec.columns %}
+                {{ column }},
                 {%- endfor %}
+                {{ field }}_version,
+                {%- endfor %}
+                {%- for address_type in address_types %}
+                {%- for field in address_fields %}
+                {{ address_type }}_{{ field }},
+                {%- endfor %}
+                {{ address_type }}_address_version,
+                {%- endfor %}
+                phones, has_invalid_phone, phones_version, emails, emails_version,
+                load_id, record_no, first_load_id, last_load_id
             )::text
         ) as record_hash
-    from assembled
+    from folded
 
 ),
 
 final as (
 
     select
-        hashed.contractor_key,
-        hashed.source_system,
-        hashed.source_record_id,
-        hashed.source_updated_at,
-        hashed.is_deleted,
-        hashed.name,
-        hashed.short_name,
-        hashed.nip_raw,
-        hashed.nip,
-        hashed.nip_is_valid,
-        case
-            when existing.contractor_key is not null and (existing.nip is distinct from hashed.nip)
-                then existing.nip
-            else existing.previous_nip
-        end as previous_nip,
-        hashed.regon_raw,
-        hashed.regon,
-        hashed.regon_is_valid,
-        hashed.main_phone,
-        hashed.phones,
-        hashed.fax,
-        hashed.main_email,
-        hashed.emails,
-        hashed.www,
-        {%- for address_type in ['registered', 'correspondence'] %}
-        {%- for field in ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] %}
-        hashed.{{ address_type }}_{{ field }},
+        contractor_key,
+        source_system,
+        source_record_id,
+        source_updated_at,
+        is_deleted,
+        nip_raw,
+        nip,
+        nip_is_valid,
+        nip_version,
+        linked_nip,
+        linked_load_id,
+        linked_version,
+        {%- for field, spec in company_fields.items() %}
+        {%- for column in spec.columns %}
+        {{ column }},
         {%- endfor %}
+        {{ field }}_version,
         {%- endfor %}
-        hashed.load_id,
-        hashed.record_no,
-        hashed.source_line,
-        hashed.loaded_at,
-        coalesce(existing.first_load_id, hashed.first_load_id) as first_load_id,
-        hashed.load_id as last_load_id,
-        hashed.record_hash,
+        {%- for address_type in address_types %}
+        {%- for field in address_fields %}
+        {{ address_type }}_{{ field }},
+        {%- endfor %}
+        {{ address_type }}_address_version,
+        {%- endfor %}
+        phones[1] as main_phone,
+        phones,
+        has_invalid_phone,
+        phones_version,
+        emails[1] as main_email,
+        emails,
+        emails_version,
+        load_id,
+        record_no,
+        source_line,
+        loaded_at,
+        first_load_id,
+        last_load_id,
+        record_hash,
         now() as deduplicated_at
     from hashed
-    left join existing
-        on hashed.contractor_key = existing.contractor_key
     where
-        existing.contractor_key is null
-        or existing.record_hash <> hashed.record_hash
+        existing_record_hash is null
+        or existing_record_hash <> record_hash
 
 )
 

@@ -1,26 +1,26 @@
 {#-
-    One row per source record (source_system, source_record_id) with the matching
-    decision of the last build that looked at it:
-    - 'new company': valid NIP unknown to the CRM; the record creates the company;
-    - 'linked': valid NIP of a company the CRM knows (or created in the same build);
-    - 'review': cannot be matched safely, see review_reasons.
-    Links never move: once linked, company_id/linked_nip stay, even when the record's
-    NIP later changes (reason nip_changed) or a duplicate appears.
+    One row per source record (source_system, source_record_id) with its matching
+    decision, a function of the current state of the source records only (so the same
+    whatever the build cadence):
+    - the record is linked to the company of its linked_nip (the first valid NIP it
+      ever had, int_contractors_deduplicated), for ever;
+    - review_reasons: missing_nip, invalid_nip, nip_changed (the current NIP is not
+      the link's), duplicate_nip_in_source (another record of the same source system,
+      not deleted, has the same valid NIP), which hold the record for review
+      (decision 'review'); invalid_regon and invalid_phone, which only report a value
+      that was not taken (the record stays linked);
+    - 'new company': the first record (by linked_version) linked to its company;
+      'linked': any other linked record.
 
-    This model is the memory of links (which company a record was linked to), which
-    cannot be re-derived from the latest raw records once a NIP changed, so it is
-    kept on --full-refresh (full_refresh=false). Drop the table to re-match all.
-
-    Incremental: only records deduplicated since the last build, plus the records of
-    the same source system sharing an old or new NIP with them (their duplicate status
-    may have changed), are decided again.
+    Incremental: only records folded since the last build, plus the records of the
+    same source system sharing a NIP or a linked NIP with them (their duplicate status
+    or the company's first record may have changed), are decided again.
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='contractor_key',
-        full_refresh=false,
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
@@ -28,7 +28,7 @@
                 {'name': 'int_contractors_matched_nip_idx', 'columns': ['source_system', 'nip']},
                 {'name': 'int_contractors_matched_company_idx', 'columns': ['company_id']},
                 {'name': 'int_contractors_matched_load_idx', 'columns': ['matched_load_id']},
-                {'name': 'int_contractors_matched_review_idx', 'columns': ['contractor_key'], 'where': \"decision = 'review'\"},
+                {'name': 'int_contractors_matched_review_idx', 'columns': ['contractor_key'], 'where': \"review_reasons is not null\"},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
         ],
@@ -36,6 +36,7 @@
 }}
 
 {%- set watermark = incremental_watermark('matched_load_id') if is_incremental() else 0 %}
+{%- set blocking_reasons = ['missing_nip', 'invalid_nip', 'nip_changed', 'duplicate_nip_in_source'] %}
 
 with
 
@@ -50,22 +51,6 @@ deduplicated as not materialized (
 existing as not materialized (
 
     select * from {{ this }}
-
-),
-
-{% else %}
-
-existing as (
-
-    {#- Full build: nothing matched yet; same columns as the table, no rows. -#}
-    select
-        null::text as contractor_key,
-        null::text as source_system,
-        null::text as nip,
-        null::uuid as company_id,
-        null::text as linked_nip,
-        null::bigint as linked_load_id
-    where false
 
 ),
 
@@ -111,6 +96,14 @@ touched_nips as (
 
 ),
 
+touched_linked_nips as (
+
+    select distinct linked_nip
+    from changed
+    where linked_nip is not null
+
+),
+
 reevaluated as (
 
     select deduplicated.*
@@ -119,6 +112,16 @@ reevaluated as (
         on
             deduplicated.source_system = touched_nips.source_system
             and deduplicated.nip = touched_nips.nip
+    left join changed
+        on deduplicated.contractor_key = changed.contractor_key
+    where changed.contractor_key is null
+
+    union
+
+    select deduplicated.*
+    from deduplicated
+    inner join touched_linked_nips
+        on deduplicated.linked_nip = touched_linked_nips.linked_nip
     left join changed
         on deduplicated.contractor_key = changed.contractor_key
     where changed.contractor_key is null
@@ -169,11 +172,15 @@ duplicate_nips as (
 
 ),
 
-known_nips as (
+-- The first record linked to each company: it created the company.
+company_first_records as (
 
-    select distinct existing.linked_nip as nip
-    from existing
-    where existing.linked_nip in (select candidates.nip from candidates)
+    select distinct on (deduplicated.linked_nip)
+        deduplicated.linked_nip,
+        deduplicated.contractor_key
+    from deduplicated
+    where deduplicated.linked_nip in (select candidates.linked_nip from candidates)
+    order by deduplicated.linked_nip asc, deduplicated.linked_version asc, deduplicated.contractor_key asc
 
 ),
 
@@ -189,10 +196,9 @@ reasoned as (
         candidates.load_id,
         candidates.record_no,
         candidates.last_load_id,
-        existing.company_id as existing_company_id,
-        existing.linked_nip as existing_linked_nip,
-        existing.linked_load_id as existing_linked_load_id,
-        known_nips.nip is not null as is_known_nip,
+        candidates.linked_nip,
+        candidates.linked_load_id,
+        company_first_records.contractor_key is not null as is_first_record,
         array_remove(
             array[
                 case when candidates.nip is null then 'missing_nip' end,
@@ -202,23 +208,26 @@ reasoned as (
                 end,
                 case
                     when
-                        existing.linked_nip is not null
-                        and (candidates.nip is distinct from existing.linked_nip)
+                        candidates.linked_nip is not null
+                        and (candidates.nip is distinct from candidates.linked_nip)
                         then 'nip_changed'
                 end,
-                case when duplicate_nips.nip is not null then 'duplicate_nip_in_source' end
+                case when duplicate_nips.nip is not null then 'duplicate_nip_in_source' end,
+                case when candidates.has_invalid_regon then 'invalid_regon' end,
+                case
+                    when candidates.has_invalid_phone or candidates.has_invalid_fax
+                        then 'invalid_phone'
+                end
             ],
             null
         ) as review_reason_list
     from candidates
-    left join existing
-        on candidates.contractor_key = existing.contractor_key
     left join duplicate_nips
         on
             candidates.source_system = duplicate_nips.source_system
             and candidates.nip = duplicate_nips.nip
-    left join known_nips
-        on candidates.nip = known_nips.nip
+    left join company_first_records
+        on candidates.contractor_key = company_first_records.contractor_key
 
 ),
 
@@ -227,14 +236,10 @@ decided as (
     select
         *,
         case
-            when cardinality(review_reason_list) > 0 then 'review'
-            when existing_company_id is not null or is_known_nip then 'linked'
-            when
-                row_number() over (
-                    partition by nip, cardinality(review_reason_list) = 0
-                    order by load_id asc, record_no asc
-                ) = 1
-                then 'new company'
+            when review_reason_list && array[
+                {%- for reason in blocking_reasons %}'{{ reason }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+            ]::text[] then 'review'
+            when is_first_record then 'new company'
             else 'linked'
         end as decision
     from reasoned
@@ -255,18 +260,11 @@ final as (
         decided.last_load_id,
         decided.decision,
         nullif(array_to_string(decided.review_reason_list, ','), '') as review_reasons,
-        coalesce(
-            decided.existing_company_id,
-            case when decided.decision <> 'review' then {{ company_id_from_nip('decided.nip') }} end
-        ) as company_id,
-        coalesce(
-            decided.existing_linked_nip,
-            case when decided.decision <> 'review' then decided.nip end
-        ) as linked_nip,
-        coalesce(
-            decided.existing_linked_load_id,
-            case when decided.decision <> 'review' then build.build_load_id end
-        ) as linked_load_id,
+        case
+            when decided.linked_nip is not null then {{ company_id_from_nip('decided.linked_nip') }}
+        end as company_id,
+        decided.linked_nip,
+        decided.linked_load_id,
         build.build_load_id as matched_load_id,
         now() as matched_at
     from decided

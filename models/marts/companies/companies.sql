@@ -1,13 +1,25 @@
 {#-
     One row per company, keyed by a UUID derived from its NIP (stable across runs and
-    --full-refresh). Attributes come from the source records linked to the company and
-    not under review: per field the latest loaded record (load_id, record_no) with a
-    non-null value wins, and a value never overwrites an existing one with NULL.
-    Addresses, phone and e-mail lists are taken as a whole from the latest record that
-    has one.
+    --full-refresh). A company exists for every NIP some source record is linked to
+    (its first valid NIP, int_contractors_deduplicated.linked_nip), and its attributes
+    are a function of the current state of those records (so the same whatever the
+    build cadence):
+    - its records: the linked records not deleted in their source, or all of them
+      when every one is deleted;
+    - per field, the latest value (by the version that gave it, in (load_id,
+      record_no) order) among its records: a record that left a field out gives no
+      news, a record that cleared it (xsi:nil) clears it; values of versions naming
+      another NIP are never taken;
+    - each address type as a unit from the latest record version with one;
+    - phones and e-mails: the union over its records, deduplicated on the normalised
+      value, newest record first (crm.company_phones / crm.company_emails say which
+      source records each came from).
+    created_load_id is the load that linked its first record, updated_load_id the last
+    load that contained one of its records.
 
-    Incremental: only companies with a source record decided since the last change are
-    recomputed, and only companies whose attributes_hash changed reach the MERGE.
+    Incremental: only companies with a record folded since the last build are
+    recomputed (from all their records), and only those whose attributes_hash changed
+    reach the MERGE.
 -#}
 {%- set address_fields = ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] -%}
 {%- set scalar_fields = ['regon', 'name', 'short_name', 'fax', 'www'] -%}
@@ -27,17 +39,8 @@
 }}
 
 {%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
-{#- A full build also rebuilds companies whose every record is in review. -#}
-{%- set affected_decisions = "('new company', 'linked')" if is_incremental()
-    else "('new company', 'linked', 'review')" %}
 
 with
-
-matched as not materialized (
-
-    select * from {{ ref('int_contractors_matched') }}
-
-),
 
 deduplicated as not materialized (
 
@@ -60,17 +63,6 @@ existing as (
     {#- Full build: no companies yet; same columns as the table, no rows. -#}
     select
         null::uuid as company_id,
-        {%- for field in scalar_fields %}
-        null::text as {{ field }},
-        {%- endfor %}
-        {%- for address_type in ['registered', 'correspondence'] %}
-        {%- for field in address_fields %}
-        null::text as {{ address_type }}_{{ field }},
-        {%- endfor %}
-        {%- endfor %}
-        null::text[] as phones,
-        null::text[] as emails,
-        null::bigint as created_load_id,
         null::timestamptz as created_at,
         null::text as attributes_hash
     where false
@@ -79,57 +71,43 @@ existing as (
 
 {% endif %}
 
-build as (
+affected_nips as (
 
-    select coalesce(max(matched_load_id), 0) as build_load_id
-    from matched
-
-),
-
-affected_companies as (
-
-    select
-        company_id,
-        bool_or(decision in ('new company', 'linked')) as has_matched_records
-    from matched
+    select distinct linked_nip as nip
+    from deduplicated
     where
-        company_id is not null
-        and decision in {{ affected_decisions }}
-        and matched_load_id > {{ watermark }}
-    group by company_id
+        linked_nip is not null
+        and last_load_id > {{ watermark }}
 
 ),
 
-contributing_records as (
+linked_records as (
 
-    {#- Records in review never update a company. Only on a full rebuild, a company
-        whose every linked record is in review (e.g. after a NIP change) is rebuilt
-        from those records rather than dropped. -#}
     select
         deduplicated.*,
-        matched.company_id,
-        matched.linked_nip,
-        case when deduplicated.regon_is_valid then deduplicated.regon end as valid_regon
-    from matched
-    inner join affected_companies
-        on matched.company_id = affected_companies.company_id
-    inner join deduplicated
-        on matched.contractor_key = deduplicated.contractor_key
-    where
-        matched.decision in ('new company', 'linked')
-        or not affected_companies.has_matched_records
+        bool_or(not deduplicated.is_deleted) over (partition by deduplicated.linked_nip) as has_active_records
+    from deduplicated
+    inner join affected_nips
+        on deduplicated.linked_nip = affected_nips.nip
+
+),
+
+company_records as (
+
+    select *
+    from linked_records
+    where not is_deleted or not has_active_records
 
 ),
 
 aggregated as (
 
     select
-        company_id,
-        min(linked_nip) as nip,
+        linked_nip as nip,
         {%- for field in scalar_fields %}
         (
-            array_agg({{ 'valid_regon' if field == 'regon' else field }} order by load_id desc, record_no desc)
-            filter (where {{ 'valid_regon' if field == 'regon' else field }} is not null)
+            array_agg({{ field }} order by {{ field }}_version desc, contractor_key asc)
+            filter (where {{ field }}_version is not null)
         )[1] as {{ field }},
         {%- endfor %}
         {%- for address_type in ['registered', 'correspondence'] %}
@@ -140,142 +118,141 @@ aggregated as (
                     {{ address_type }}_{{ field }}{% if not loop.last %},{% endif %}
                     {%- endfor %}
                 )
-                order by load_id desc, record_no desc
-            ) filter (
-                where
-                {%- for field in address_fields %}
-                {{ address_type }}_{{ field }} is not null{% if not loop.last %} or{% endif %}
-                {%- endfor %}
-            )
+                order by {{ address_type }}_address_version desc, contractor_key asc
+            ) filter (where {{ address_type }}_address_version is not null)
         )[1] as {{ address_type }}_address,
         {%- endfor %}
-        (
-            array_agg(to_jsonb(phones) order by load_id desc, record_no desc)
-            filter (where cardinality(phones) > 0)
-        )[1] as phones_json,
-        (
-            array_agg(to_jsonb(emails) order by load_id desc, record_no desc)
-            filter (where cardinality(emails) > 0)
-        )[1] as emails_json
-    from contributing_records
-    group by company_id
+        max(last_load_id) as updated_load_id
+    from company_records
+    group by linked_nip
 
 ),
+
+company_firsts as (
+
+    select
+        linked_nip as nip,
+        min(linked_load_id) as created_load_id
+    from linked_records
+    group by linked_nip
+
+),
+
+{%- for list_name, item in [('phones', 'phone'), ('emails', 'email')] %}
+
+record_{{ list_name }} as (
+
+    select
+        company_records.linked_nip as nip,
+        record_items.{{ item }},
+        company_records.{{ list_name }}_version,
+        record_items.position,
+        company_records.contractor_key
+    from company_records
+    cross join lateral unnest(company_records.{{ list_name }}) with ordinality as record_items ({{ item }}, position)
+
+),
+
+company_{{ list_name }} as (
+
+    select
+        nip,
+        array_agg({{ item }} order by {{ list_name }}_version desc, position asc, contractor_key asc) as {{ list_name }}
+    from (
+        select distinct on (nip, {{ item }}) *
+        from record_{{ list_name }}
+        order by nip asc, {{ item }} asc, {{ list_name }}_version desc, position asc, contractor_key asc
+    ) as first_mentions
+    group by nip
+
+),
+
+{%- endfor %}
 
 unpacked as (
 
     select
-        company_id,
-        nip,
+        {{ company_id_from_nip('aggregated.nip') }} as company_id,
+        aggregated.nip,
         {%- for field in scalar_fields %}
-        {{ field }},
+        aggregated.{{ field }},
         {%- endfor %}
         {%- for address_type in ['registered', 'correspondence'] %}
-        {{ address_type }}_address is not null as has_{{ address_type }}_address,
         {%- for field in address_fields %}
-        {{ address_type }}_address ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
+        aggregated.{{ address_type }}_address ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
         {%- endfor %}
         {%- endfor %}
-        case
-            when phones_json is not null
-                then array(select jsonb_array_elements_text(phones_json))
-        end as phones,
-        case
-            when emails_json is not null
-                then array(select jsonb_array_elements_text(emails_json))
-        end as emails
+        coalesce(company_phones.phones, '{}'::text[]) as phones,
+        coalesce(company_emails.emails, '{}'::text[]) as emails,
+        company_firsts.created_load_id,
+        aggregated.updated_load_id
     from aggregated
-
-),
-
-merged as (
-
-    select
-        unpacked.company_id,
-        unpacked.nip,
-        {% for field in scalar_fields %}
-        coalesce(unpacked.{{ field }}, existing.{{ field }}) as {{ field }},
-        {% endfor %}
-        {% for address_type in ['registered', 'correspondence'] %}
-        {% for field in address_fields %}
-        case
-            when unpacked.has_{{ address_type }}_address
-                then unpacked.{{ address_type }}_{{ field }}
-            else existing.{{ address_type }}_{{ field }}
-        end as {{ address_type }}_{{ field }},
-        {% endfor %}
-        {% endfor %}
-        coalesce(unpacked.phones, existing.phones, '{}'::text[]) as phones,
-        coalesce(unpacked.emails, existing.emails, '{}'::text[]) as emails,
-        coalesce(existing.created_load_id, build.build_load_id) as created_load_id,
-        coalesce(existing.created_at, now()) as created_at,
-        existing.attributes_hash as existing_attributes_hash
-    from unpacked
-    cross join build
-    left join existing
-        on unpacked.company_id = existing.company_id
+    inner join company_firsts
+        on aggregated.nip = company_firsts.nip
+    left join company_phones
+        on aggregated.nip = company_phones.nip
+    left join company_emails
+        on aggregated.nip = company_emails.nip
 
 ),
 
 hashed as (
 
     select
-        *,
+        unpacked.*,
         md5(
             row(
-                nip,
+                unpacked.nip,
                 {%- for field in scalar_fields %}
-                {{ field }},
+                unpacked.{{ field }},
                 {%- endfor %}
                 {%- for address_type in ['registered', 'correspondence'] %}
                 {%- for field in address_fields %}
-                {{ address_type }}_{{ field }},
+                unpacked.{{ address_type }}_{{ field }},
                 {%- endfor %}
                 {%- endfor %}
-                phones,
-                emails
+                unpacked.phones,
+                unpacked.emails,
+                unpacked.created_load_id,
+                unpacked.updated_load_id
             )::text
-        ) as attributes_hash
-    from merged
-
-),
-
-changed as (
-
-    select *
-    from hashed
-    where
-        existing_attributes_hash is null
-        or existing_attributes_hash <> attributes_hash
+        ) as attributes_hash,
+        existing.attributes_hash as existing_attributes_hash,
+        existing.created_at as existing_created_at
+    from unpacked
+    left join existing
+        on unpacked.company_id = existing.company_id
 
 ),
 
 final as (
 
     select
-        changed.company_id,
-        changed.nip,
-        changed.regon,
-        changed.name,
-        changed.short_name,
+        company_id,
+        nip,
+        regon,
+        name,
+        short_name,
         {%- for address_type in ['registered', 'correspondence'] %}
         {%- for field in address_fields %}
-        changed.{{ address_type }}_{{ field }},
+        {{ address_type }}_{{ field }},
         {%- endfor %}
         {%- endfor %}
-        changed.phones,
-        changed.fax,
-        changed.emails,
-        changed.www,
-        changed.attributes_hash,
-        changed.created_load_id,
-        build.build_load_id as updated_load_id,
-        changed.created_at,
-        changed.phones[1] as main_phone,
-        changed.emails[1] as main_email,
+        phones,
+        fax,
+        emails,
+        www,
+        attributes_hash,
+        created_load_id,
+        updated_load_id,
+        coalesce(existing_created_at, now()) as created_at,
+        phones[1] as main_phone,
+        emails[1] as main_email,
         now() as updated_at
-    from changed
-    cross join build
+    from hashed
+    where
+        existing_attributes_hash is null
+        or existing_attributes_hash <> attributes_hash
 
 )
 

@@ -1,8 +1,10 @@
 {#-
-    One row per source record (source_system, source_record_id) linked to a company.
-    A link never moves to another company; it stays when the record later goes to
-    review (is_in_review). Incremental: only links whose company, load or flags changed
-    reach the MERGE.
+    One row per source record (source_system, source_record_id) linked to a company:
+    the company of the first valid NIP the record ever had. A link never moves to
+    another company; it stays when the record goes to review (is_in_review).
+    first_load_id / last_load_id: the first and last load that contained the record.
+    Incremental: the records decided since the last build (audit.crm7_model_watermarks
+    keeps how far it read); only links whose load or flags changed reach the MERGE.
 -#}
 {{
     config(
@@ -13,14 +15,15 @@
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
                 {'name': 'company_links_company_idx', 'columns': ['company_id']},
-                {'name': 'company_links_updated_load_idx', 'columns': ['updated_load_id']},
+                {'name': 'company_links_last_load_idx', 'columns': ['last_load_id']},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
+            "{{ crm7_save_processed_watermark(ref('int_contractors_matched'), 'matched_load_id') }}",
         ],
     )
 }}
 
-{%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
+{%- set watermark = crm7_processed_watermark() %}
 
 with
 
@@ -62,13 +65,6 @@ existing as (
 
 {% endif %}
 
-build as (
-
-    select coalesce(max(matched_load_id), 0) as build_load_id
-    from matched
-
-),
-
 linked_records as (
 
     select
@@ -104,11 +100,9 @@ final as (
         linked_records.is_deleted,
         linked_records.is_in_review,
         linked_records.linked_load_id,
-        build.build_load_id as updated_load_id,
         coalesce(existing.linked_at, now()) as linked_at,
         now() as updated_at
     from linked_records
-    cross join build
     left join existing
         on linked_records.link_id = existing.link_id
     where

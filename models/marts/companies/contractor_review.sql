@@ -1,7 +1,9 @@
 {#-
-    The current review queue: one row per source record and reason for every record
-    that cannot be matched safely. Rebuilt each run, so a problem fixed by a later load
-    leaves the queue.
+    The current review queue: one row per source record and reason, for every record
+    that cannot be matched safely (missing_nip, invalid_nip, nip_changed,
+    duplicate_nip_in_source: the record is held) and every value a rule did not take
+    (invalid_regon, invalid_phone: the record stays linked). Rebuilt each run from the
+    current state of the records, so a problem fixed by a later load leaves the queue.
 -#}
 with
 
@@ -32,7 +34,7 @@ review_reasons as (
         matched.matched_at,
         unnest(string_to_array(matched.review_reasons, ',')) as reason
     from matched
-    where matched.decision = 'review'
+    where matched.review_reasons is not null
 
 ),
 
@@ -40,6 +42,7 @@ final as (
 
     select
         review_reasons.reason,
+        review_reasons.reason in ('invalid_regon', 'invalid_phone') as is_value_not_taken,
         deduplicated.source_system,
         deduplicated.source_record_id,
         deduplicated.name,

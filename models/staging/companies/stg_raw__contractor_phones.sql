@@ -15,7 +15,8 @@ renamed as (
         _source_line as source_line,
         type as phone_type,
         value as phone_raw,
-        {{ normalize_phone('value') }} as phone,
+        {{ phone_from_e164('value_e164', 'value_extension') }} as phone,
+        _is_nil as is_nil,
         _loaded_at as loaded_at
 
     from source

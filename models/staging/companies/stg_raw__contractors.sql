@@ -24,9 +24,16 @@ renamed as (
         identifiers.nip,
         source.regon as regon_raw,
         identifiers.regon,
-        {{ normalize_phone('source.fax') }} as fax,
+        {{ phone_from_e164('source.fax_e164', 'source.fax_extension') }} as fax,
+        source.fax as fax_raw,
         {{ normalize_www('source.www') }} as www,
-        source._loaded_at as loaded_at
+        source._loaded_at as loaded_at,
+        -- Given: the element was in the record, with a value or as xsi:nil="true" (a
+        -- cleared value); a left-out element is "no news" and leaves the field as it was.
+        {%- for field in ['source_updated_at', 'short_name', 'nip', 'regon', 'fax', 'www'] %}
+        (source.{{ field }} is not null or '{{ field }}' = any(source._nil_fields)) as is_{{ field }}_given,
+        {%- endfor %}
+        source._load_id * 4294967296 + source._record_no as record_version
 
     from source
     -- "offset 0" keeps the normalised values computed once per row: the checksum macros
