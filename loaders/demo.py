@@ -109,7 +109,7 @@ def _report(settings: ConnectionSettings, files: tuple[str, ...]) -> None:
 
 def _report_contractors(settings: ConnectionSettings) -> None:
     with connect(settings) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
-        summary = cursor.execute("select * from crm.import_summary").fetchone()
+        summary = cursor.execute("select * from audit.import_summary").fetchone()
         reasons = cursor.execute(
             "select reason, count(*) as n from crm.contractor_review group by reason order by reason"
         ).fetchall()

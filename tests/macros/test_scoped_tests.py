@@ -85,7 +85,7 @@ def test_a_bad_row_written_after_the_watermark_is_caught_and_keeps_it(conn, crm)
         "where nip = (select min(nip) from crm.companies)"
     )
     conn.execute(
-        "update crm.company_links set is_in_review = true, updated_load_id = 99 "
+        "update crm.company_links set is_in_review = true, last_load_id = 99 "
         "where link_id = (select min(link_id) from crm.company_links)"
     )
     conn.commit()
@@ -121,7 +121,7 @@ SCOPED_BEFORE = {
     "int_contractors_matched": ("matched_load_id", False, [["contractor_key"]]),
     "companies": ("updated_load_id", False, [["company_id"], ["nip"]]),
     "company_links": (
-        "updated_load_id",
+        "last_load_id",
         False,
         [["link_id"], ["source_system", "source_record_id"]],
     ),

@@ -25,6 +25,12 @@ loads as (
 
 ),
 
+contractors as (
+
+    select * from {{ ref('stg_raw__contractors') }}
+
+),
+
 review_reasons as (
 
     select
@@ -45,7 +51,7 @@ final as (
         review_reasons.reason in ('invalid_regon', 'invalid_phone') as is_value_not_taken,
         deduplicated.source_system,
         deduplicated.source_record_id,
-        deduplicated.name,
+        latest_versions.name,
         deduplicated.nip_raw,
         deduplicated.nip,
         review_reasons.linked_nip,
@@ -59,6 +65,12 @@ final as (
     from review_reasons
     inner join deduplicated
         on review_reasons.contractor_key = deduplicated.contractor_key
+    -- The record as its latest version says (a record held for nip_changed keeps its
+    -- values out of the company; the reviewer sees what the source sends now).
+    inner join contractors as latest_versions
+        on
+            deduplicated.load_id = latest_versions.load_id
+            and deduplicated.record_no = latest_versions.record_no
     left join loads
         on deduplicated.load_id = loads.load_id
 

@@ -3,9 +3,10 @@
     companies created / updated / unchanged, source records newly linked, records
     rejected by the loads of that build, and the review queue.
     The loads of the latest build are those above the previous build's watermark (the
-    highest matched_load_id below the current one).
+    highest matched_load_id below the current one). A report on builds, not CRM data:
+    it lives in audit, since crm.* is the same whatever the build cadence and this is not.
 -#}
-{{ config(materialized='view') }}
+{{ config(materialized='view', schema='audit') }}
 
 with
 
@@ -57,11 +58,13 @@ company_counts as (
 
     select
         count(*) as companies_total,
-        count(*) filter (where companies.created_load_id = builds.build_load_id) as companies_created,
+        count(*) filter (
+            where companies.created_load_id > builds.previous_build_load_id
+        ) as companies_created,
         count(*) filter (
             where
-            companies.updated_load_id = builds.build_load_id
-            and companies.created_load_id < builds.build_load_id
+            companies.updated_load_id > builds.previous_build_load_id
+            and companies.created_load_id <= builds.previous_build_load_id
         ) as companies_updated
     from companies
     cross join builds
@@ -72,7 +75,7 @@ link_counts as (
 
     select
         count(*) as links_total,
-        count(*) filter (where links.linked_load_id = builds.build_load_id) as links_created
+        count(*) filter (where links.linked_load_id > builds.previous_build_load_id) as links_created
     from links
     cross join builds
 

@@ -52,7 +52,7 @@ changed_records as (
     union
     select links.link_id as contractor_key
     from links
-    where links.updated_load_id > {{ watermarks.links }}
+    where links.last_load_id > {{ watermarks.links }}
     {%- else %}
     select deduplicated.contractor_key
     from deduplicated
