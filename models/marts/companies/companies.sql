@@ -100,27 +100,29 @@ company_records as (
 
 ),
 
+-- Per field the value of the latest version that gave it: max() over the version as 20
+-- digits followed by "=" and the value (nothing after the digits: the version cleared it),
+-- a hash aggregate instead of one sort per company and field.
 aggregated as (
 
     select
         linked_nip as nip,
         {%- for field in scalar_fields %}
-        (
-            array_agg({{ field }} order by {{ field }}_version desc, contractor_key asc)
-            filter (where {{ field }}_version is not null)
-        )[1] as {{ field }},
+        max(
+            (lpad({{ field }}_version::text, 20, '0') || coalesce('=' || {{ field }}, '')) collate "C"
+        ) as latest_{{ field }},
         {%- endfor %}
         {%- for address_type in ['registered', 'correspondence'] %}
-        (
-            array_agg(
-                jsonb_build_array(
+        max(
+            (
+                lpad({{ address_type }}_address_version::text, 20, '0') || '='
+                || jsonb_build_array(
                     {%- for field in address_fields %}
                     {{ address_type }}_{{ field }}{% if not loop.last %},{% endif %}
                     {%- endfor %}
-                )
-                order by {{ address_type }}_address_version desc, contractor_key asc
-            ) filter (where {{ address_type }}_address_version is not null)
-        )[1] as {{ address_type }}_address,
+                )::text
+            ) collate "C"
+        ) as latest_{{ address_type }}_address,
         {%- endfor %}
         max(last_load_id) as updated_load_id
     from company_records
@@ -175,11 +177,11 @@ unpacked as (
         {{ company_id_from_nip('aggregated.nip') }} as company_id,
         aggregated.nip,
         {%- for field in scalar_fields %}
-        aggregated.{{ field }},
+        nullif(substr(aggregated.latest_{{ field }}, 22), '') as {{ field }},
         {%- endfor %}
         {%- for address_type in ['registered', 'correspondence'] %}
         {%- for field in address_fields %}
-        aggregated.{{ address_type }}_address ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
+        substr(aggregated.latest_{{ address_type }}_address, 22)::jsonb ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
         {%- endfor %}
         {%- endfor %}
         coalesce(company_phones.phones, '{}'::text[]) as phones,
