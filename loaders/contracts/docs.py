@@ -20,7 +20,7 @@ import xmlschema
 from lxml import etree
 from xmlschema.validators import XsdAttribute, XsdElement
 
-from loaders.contracts.model import XSD_NS, Contract, Table, contracts_dir
+from loaders.contracts.model import XSD_NS, Contract, Table, contracts_dir, snake_case
 from loaders.xml_safety import declares_dtd, safe_parser
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -217,12 +217,15 @@ def _rules_section(contract: Contract) -> list[str]:
         "- **No DOCTYPE.** A file declaring a DTD (`<!DOCTYPE ...>`, entities) is refused "
         "before anything is read: crm7 never expands entities nor fetches anything over the "
         "network. Export without a DOCTYPE.",
-        "- **Same file twice.** A file whose content (SHA-256) was loaded before is skipped; "
-        "`crm7 load --force` loads it again.",
+        "- **Same file twice.** A file whose content (SHA-256) was loaded before is skipped: "
+        "nothing of it is written, but it is recorded in `raw.loads` as a load with status "
+        "`skipped` whose `duplicate_of_load_id` names the earlier load, so every file received "
+        "is in the database. `crm7 load --force` loads it again.",
         "- **Check before sending.** `crm7 validate FILE` applies all of the above that needs "
         "no database and lists every invalid record with its line, element and reason.",
         "",
     ]
+    lines += _nil_section(contract)
     checked = list(_checked_by_crm7(contract))
     if checked:
         lines += ["### Checked by crm7 after loading", ""]
@@ -237,6 +240,85 @@ def _rules_section(contract: Contract) -> list[str]:
             lines.append(f"  *PL:* {docs['pl']}")
         lines.append("")
     return lines
+
+
+def _nil_section(contract: Contract) -> list[str]:
+    """Clearing a value with xsi:nil, with an example built from the contract's own elements."""
+    schema = contract.xmlschema()
+    table = contract.records[0]
+    record = _record_element(schema, table)
+    children = list(record.type.content.iter_elements())
+    singles = [
+        child
+        for child in children
+        if child.nillable and child.max_occurs == 1 and _child_table(table, child) is None
+    ]
+    # A phone-typed field if there is one (a fax that is gone), else the last such field.
+    phones = {column.name for column in table.columns if column.normalise}
+    single = next(
+        (child for child in singles if snake_case(child.local_name) in phones),
+        singles[-1] if singles else None,
+    )
+    repeated = next(
+        (c for c in children if c.nillable and _child_table(table, c) is not None), None
+    )
+    if single is None and repeated is None:
+        return []
+    lines = [
+        "### Clearing a value: `xsi:nil` (version 1.1)",
+        "",
+        'Every optional element may be sent as `xsi:nil="true"` (namespace '
+        "`http://www.w3.org/2001/XMLSchema-instance`, declared once on the root): the value is "
+        'now empty in the source. An element left out still means "no news": the value crm7 '
+        "has stays. A nil element must be empty (no text, no child elements; a nil element "
+        "with content rejects the record, naming file, line and element); its required "
+        "attributes are still required. In the raw tables a nil element's column is NULL and "
+        "its name is listed in the row's `_nil_fields`; a nil repeated element (a row of a "
+        "child table) becomes a row with `_is_nil` true in which only its attributes are set, "
+        "and means that the record's list of such elements is now empty (or, for an element "
+        "told apart by an attribute, that one element is). Version 1.0 files are valid 1.1 "
+        "files.",
+        "",
+    ]
+    if all(each.replaced_whole for each in contract.records):
+        lines += [
+            "A record of this contract replaces its earlier version as a whole, so an element "
+            "left out is gone too: `xsi:nil` says the same explicitly.",
+            "",
+        ]
+    body = []
+    if single is not None:
+        body.append(f'    <{single.local_name} xsi:nil="true"/>')
+    if repeated is not None:
+        required = [
+            attribute
+            for attribute in getattr(repeated.type, "attributes", {}).values()
+            if isinstance(attribute, XsdAttribute) and attribute.use == "required"
+        ]
+        attributes = "".join(
+            f' {attribute.local_name}="{_example_value(attribute.type)}"' for attribute in required
+        )
+        body.append(f'    <{repeated.local_name}{attributes} xsi:nil="true"/>')
+    root = _local(contract.root_tag)
+    lines += [
+        "```xml",
+        f'<{root} xmlns="{contract.namespace}"',
+        '    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" sourceSystem="erp">',
+        f"  <{record.local_name}>",
+        "    ...",
+        *body,
+        "    ...",
+        f"  </{record.local_name}>",
+        f"</{root}>",
+        "```",
+        "",
+    ]
+    return lines
+
+
+def _example_value(xsd_type) -> str:
+    enumeration = getattr(xsd_type, "enumeration", None)
+    return str(enumeration[-1]) if enumeration else "..."
 
 
 def _root_section(contract: Contract, root: XsdElement) -> list[str]:
@@ -332,7 +414,8 @@ def _children_table(
             _row(
                 f"`<{child.local_name}>`",
                 _type_cell(target),
-                _required(child.min_occurs, target.default, _in_choice(child)),
+                _required(child.min_occurs, target.default, _in_choice(child))
+                + ("; may be `xsi:nil`" if target.nillable else ""),
                 _how_many(child.min_occurs, child.max_occurs),
                 _child_landing(child, table, path, records or {}),
                 docs["pl"],
@@ -424,7 +507,15 @@ def _child_table(table: Table, child: XsdElement) -> Table | None:
 def _landing(table: Table, source: tuple) -> str:
     for column, known in zip(table.columns, table.sources, strict=True):
         if known == source:
-            return f"`raw.{table.name}.{column.name}`"
+            derived = [
+                c.name for c in table.columns if (c.derived_from or ("", "", ""))[2] == column.name
+            ]
+            also = (
+                f" (and, derived, {', '.join(f'`raw.{table.name}.{name}`' for name in derived)})"
+                if derived
+                else ""
+            )
+            return f"`raw.{table.name}.{column.name}`{also}"
     return ""
 
 
@@ -575,6 +666,9 @@ def _raw_tables_section(contract: Contract) -> list[str]:
 
 
 def _source_words(table: Table, source: tuple) -> str:
+    if source[0] == "derived":
+        derived = next(column for column in table.columns if column.derived_from == source[2:])
+        return derived.documentation
     element = "/".join(_local(tag) for tag in (table.tag, *source[1]))
     if source[0] == "attr":
         return f"`{element}/@{_local(source[2])}`"

@@ -74,6 +74,22 @@ LINEAGE_COLUMNS: tuple[LineageColumn, ...] = (
         carried_by="child tables",
     ),
     LineageColumn(
+        "_nil_fields",
+        "text[]",
+        'the row\'s columns whose element was given as `xsi:nil="true"` (each of them '
+        "NULL): the value is now empty in the source, where a left-out element (NULL, not "
+        "listed) means no news",
+        default="'{}'",
+    ),
+    LineageColumn(
+        "_is_nil",
+        "boolean",
+        'true when the row stands for an element given as `xsi:nil="true"` (e.g. '
+        "`<phone xsi:nil=\"true\"/>`: the record's list is now empty; only the row's "
+        "attribute columns are set); always false on record tables",
+        default="false",
+    ),
+    LineageColumn(
         "_loaded_at",
         "timestamptz",
         "when the row was written",
@@ -102,6 +118,10 @@ class RegistryTable:
         """The columns the loader writes, in table order."""
         return tuple(column.name for column in self.columns if column.written_by == "loader")
 
+
+# Every status a raw.loads row can have; only 'loaded' loads have rows in the data tables.
+LOAD_STATUSES: tuple[str, ...] = ("running", "loaded", "failed", "skipped")
+LOAD_STATUSES_SQL = ", ".join(f"'{status}'" for status in LOAD_STATUSES)
 
 LOADS = RegistryTable(
     name="loads",
@@ -134,7 +154,10 @@ LOADS = RegistryTable(
             "contract", "text", "Contract name the file follows (e.g. contractors).", not_null=False
         ),
         LoaderColumn(
-            "contract_version", "text", "Contract version declared by the file.", not_null=False
+            "contract_version",
+            "text",
+            "Version of the contract (its XSD's @version) the file was validated against.",
+            not_null=False,
         ),
         LoaderColumn(
             "contract_namespace", "text", "XML namespace of the contract.", not_null=False
@@ -142,8 +165,9 @@ LOADS = RegistryTable(
         LoaderColumn(
             "status",
             "text",
-            "running, loaded or failed.",
-            constraint="check (status in ('running', 'loaded', 'failed'))",
+            "running, loaded, failed, or skipped (the same file, by sha256, was already "
+            "loaded as duplicate_of_load_id: nothing read, nothing written).",
+            constraint=f"constraint loads_status_check check (status in ({LOAD_STATUSES_SQL}))",
         ),
         LoaderColumn(
             "forced",
@@ -155,7 +179,7 @@ LOADS = RegistryTable(
         LoaderColumn(
             "finished_at",
             "timestamptz",
-            "When the load finished (loaded or failed).",
+            "When the load finished (loaded, failed or skipped).",
             not_null=False,
         ),
         LoaderColumn("records_read", "bigint", "Records read from the file.", default="0"),
@@ -174,6 +198,14 @@ LOADS = RegistryTable(
         ),
         LoaderColumn(
             "error_column", "integer", "File column of a load-stopping error.", not_null=False
+        ),
+        # Last: a database created before skipped loads were recorded gets it by ADD COLUMN.
+        LoaderColumn(
+            "duplicate_of_load_id",
+            "bigint",
+            "Of a skipped load: the earlier load of the same file (same sha256) this skip "
+            "refers to. NULL for every other status.",
+            not_null=False,
         ),
     ),
     constraints=(

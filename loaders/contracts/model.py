@@ -13,7 +13,12 @@ Mapping rules, applied to every contract alike:
 - inside a table element, attributes and single simple-typed children become columns
   (snake_case), simple content becomes ``value``, a single complex child without a table
   annotation is flattened with its name as prefix, and an annotated child becomes a
-  child table keyed by ``(_load_id, _record_no, _position)``.
+  child table keyed by ``(_load_id, _record_no, _position)``;
+- an optional element declared ``nillable="true"`` (contract version 1.1) may be sent as
+  ``xsi:nil="true"``: its column is NULL and listed in the row's ``_nil_fields``, and a
+  nil table element becomes a row with ``_is_nil`` (see loaders.contracts.lineage);
+- a column whose simple type is annotated ``<c7:normalise as="phone"/>`` gets two
+  loader-derived columns beside it, ``<column>_e164`` and ``<column>_extension``.
 """
 
 from __future__ import annotations
@@ -50,12 +55,37 @@ PG_TYPES = {
 }
 
 
+# <c7:normalise as="..."/> on a simple type: the derived columns the loader adds beside a
+# column of that type, as (suffix, description); the loader's function per kind is in
+# loaders.load.phones.
+NORMALISATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "phone": (
+        (
+            "e164",
+            "the number in E.164 form (+48226543210), derived by the loader with phonenumbers "
+            "(default region PL); NULL when it is not a possible phone number",
+        ),
+        (
+            "extension",
+            "the extension's digits (15 in 226543210 wew. 15 or ext 15), derived by the "
+            "loader; NULL without one",
+        ),
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     pg_type: str
     collapse: bool  # xs:token and its kin: the value is whitespace-collapsed
     documentation: str = ""
+    # The element may be sent as xsi:nil="true" (the value is now empty in the source).
+    nillable: bool = False
+    # <c7:normalise as="phone"/> on the column's type: the kind of normalisation.
+    normalise: str | None = None
+    # A column the loader derives from another (phone -> phone_e164): (kind, suffix, column).
+    derived_from: tuple[str, str, str] | None = None
 
 
 @dataclass(eq=False)
@@ -158,14 +188,33 @@ def _table_annotation(element: XsdElement) -> dict[str, str] | None:
     return None
 
 
+def _normalise_annotation(xsd_type) -> str | None:
+    """``as`` of the <c7:normalise> annotation on the type or a type it derives from."""
+    seen = 0
+    while xsd_type is not None and seen < 20:
+        annotation = getattr(xsd_type, "annotation", None)
+        for appinfo in annotation.appinfo if annotation is not None else ():
+            for node in appinfo.iter(f"{{{ANNOTATIONS_NS}}}normalise"):
+                kind = node.get("as")
+                if kind not in NORMALISATIONS:
+                    raise ContractError(
+                        f"<c7:normalise as={kind!r}/>: known kinds are {sorted(NORMALISATIONS)}"
+                    )
+                return kind
+        xsd_type = getattr(xsd_type, "base_type", None)
+        seen += 1
+    return None
+
+
 def _table_name(element: XsdElement) -> str | None:
     found = _table_annotation(element)
     return found.get("name") if found else None
 
 
-def _column_for(name: str, xsd_type, documentation: str) -> Column:
+def _column_for(name: str, xsd_type, documentation: str, nillable: bool = False) -> Column:
     pg_type = "text"
     collapse = False
+    normalise = None
     if xsd_type is not None and xsd_type.is_simple():
         # A union (e.g. a date-time with or without an offset) has no single primitive
         # type: its values land as written, in a text column, for dbt to interpret.
@@ -176,7 +225,32 @@ def _column_for(name: str, xsd_type, documentation: str) -> Column:
             pg_type = "bigint"
         white_space = getattr(xsd_type, "white_space", None)
         collapse = white_space == "collapse" and pg_type == "text"
-    return Column(name=name, pg_type=pg_type, collapse=collapse, documentation=documentation)
+        normalise = _normalise_annotation(xsd_type)
+    return Column(
+        name=name,
+        pg_type=pg_type,
+        collapse=collapse,
+        documentation=documentation,
+        nillable=nillable,
+        normalise=normalise,
+    )
+
+
+def _append_column(table: Table, column: Column, source: tuple) -> None:
+    """Add a column and its source, and the columns the loader derives from it."""
+    table.columns.append(column)
+    table.sources.append(source)
+    for suffix, description in NORMALISATIONS.get(column.normalise or "", ()):
+        table.columns.append(
+            Column(
+                name=f"{column.name}_{suffix}",
+                pg_type="text",
+                collapse=False,
+                documentation=f"Of {column.name}: {description}.",
+                derived_from=(column.normalise, suffix, column.name),
+            )
+        )
+        table.sources.append(("derived", (), column.normalise, suffix, column.name))
 
 
 def _build_table(element: XsdElement, name: str, is_record: bool) -> Table:
@@ -198,13 +272,14 @@ def _add_columns(table: Table, element: XsdElement, prefix: str, path: tuple[str
         column = _column_for(
             prefix + snake_case(attribute.local_name), attribute.type, _documentation(attribute)
         )
-        table.columns.append(column)
-        table.sources.append(("attr", path, attribute.name))
+        _append_column(table, column, ("attr", path, attribute.name))
     if xsd_type.is_simple() or xsd_type.has_simple_content():
         content_type = xsd_type if xsd_type.is_simple() else xsd_type.content
         column_name = prefix.rstrip("_") if prefix else "value"
-        table.columns.append(_column_for(column_name, content_type, _documentation(element)))
-        table.sources.append(("text", path))
+        # A nil table element (<phone xsi:nil="true"/>) is the row's _is_nil, not a nil column.
+        nillable = bool(path) and element.nillable
+        column = _column_for(column_name, content_type, _documentation(element), nillable)
+        _append_column(table, column, ("text", path))
         return
     for child in xsd_type.content.iter_elements():
         child_table = _table_name(child)
@@ -221,8 +296,10 @@ def _add_columns(table: Table, element: XsdElement, prefix: str, path: tuple[str
             child.type.has_simple_content() and not child.type.attributes
         ):
             content_type = child.type if child.type.is_simple() else child.type.content
-            table.columns.append(_column_for(child_prefix, content_type, _documentation(child)))
-            table.sources.append(("text", (*path, child.name)))
+            column = _column_for(
+                child_prefix, content_type, _documentation(child), bool(child.nillable)
+            )
+            _append_column(table, column, ("text", (*path, child.name)))
         else:
             _add_columns(table, child, child_prefix + "_", (*path, child.name))
 

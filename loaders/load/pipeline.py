@@ -34,6 +34,7 @@ from loaders.load.registry import (
     previous_load,
     record_failure,
     register_running,
+    register_skipped,
     release_locks,
 )
 from loaders.load.split import plan_segments
@@ -59,7 +60,7 @@ class _Parsing:
 @dataclass
 class LoadResult:
     path: Path
-    status: str  # loaded | skipped | failed
+    status: str  # loaded | skipped | failed (as raw.loads.status)
     load_id: int | None = None
     contract: str | None = None
     source_system: str | None = None
@@ -68,14 +69,14 @@ class LoadResult:
     records_rejected: int = 0
     reasons: list[str] = field(default_factory=list)
     message: str | None = None
-    previous_load_id: int | None = None
+    previous_load_id: int | None = None  # of a skipped load: raw.loads.duplicate_of_load_id
 
     def summary(self) -> str:
         name = self.path.name
         if self.status == "skipped":
             return (
                 f"{name}: skipped, already loaded as load {self.previous_load_id} "
-                "(same sha256; --force loads it again)"
+                f"(same sha256; --force loads it again); recorded as load {self.load_id}"
             )
         if self.status == "failed":
             where = f" (load {self.load_id})" if self.load_id else ""
@@ -223,8 +224,10 @@ def _load_records(
         if not force:
             previous = previous_load(conn, known["file_sha256"])
             if previous is not None:
+                # Recorded, not silently dropped: raw.loads lists every file received.
                 result.status = "skipped"
                 result.previous_load_id = previous
+                result.load_id = register_skipped(conn, load_row(known, contract), previous)
                 return result
         result.load_id = known["load_id"] = register_running(conn, load_row(known, contract))
     # The 'running' row is committed before any data: dbt then holds back every newer

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from loaders.contracts import Contract, Table
-from loaders.contracts.lineage import REGISTRY_TABLES
+from loaders.contracts.lineage import LOAD_STATUSES, LOADS, REGISTRY_TABLES
 
 RAW_SCHEMA = "raw"
 
@@ -43,6 +43,48 @@ def ensure_registry(conn: psycopg.Connection) -> None:
     # Serialise DDL between concurrent loaders: CREATE ... IF NOT EXISTS races otherwise.
     conn.execute("select pg_advisory_xact_lock(hashtext('crm7.raw.ddl'))")
     conn.execute(REGISTRY_DDL)
+    _widen_registry(conn)
+
+
+def _widen_registry(conn: psycopg.Connection) -> None:
+    """Bring registry tables made by an older crm7 up to their definition.
+
+    Missing columns are added (raw.loads.duplicate_of_load_id), and the status check of
+    raw.loads is replaced when it lacks a status (skipped). One catalog query when
+    nothing is to do: this runs before every load and every dbt command.
+    """
+    found = conn.execute(
+        """
+        select
+            cls.relname,
+            array_agg(att.attname::text order by att.attnum),
+            (
+                select pg_get_constraintdef(con.oid) from pg_constraint as con
+                where con.conrelid = cls.oid and con.conname = 'loads_status_check'
+            )
+        from pg_class as cls
+        inner join pg_namespace as nsp on cls.relnamespace = nsp.oid
+        inner join pg_attribute as att on att.attrelid = cls.oid
+        where nsp.nspname = %s and att.attnum > 0 and not att.attisdropped
+        group by cls.oid, cls.relname
+        """,
+        (RAW_SCHEMA,),
+    ).fetchall()
+    existing = {name: (set(columns), check) for name, columns, check in found}
+    for table in REGISTRY_TABLES:
+        columns, check = existing.get(table.name, (set(), None))
+        for column in table.columns:
+            if column.name not in columns:
+                conn.execute(
+                    f"alter table {RAW_SCHEMA}.{table.name} add column if not exists "
+                    f"{column.definition()}"
+                )
+        if table is LOADS and not all(f"'{status}'" in (check or "") for status in LOAD_STATUSES):
+            status = next(column for column in LOADS.columns if column.name == "status")
+            conn.execute(
+                f"alter table {RAW_SCHEMA}.loads drop constraint if exists loads_status_check, "
+                f"add {status.constraint}"
+            )
 
 
 def table_ddl(table: Table) -> list[sql.Composed]:
@@ -52,6 +94,14 @@ def table_ddl(table: Table) -> list[sql.Composed]:
     statements = [
         sql.SQL("create table if not exists {} ({})").format(ident, sql.SQL(", ").join(meta))
     ]
+    # A table made by an older crm7 lacks the lineage columns added since (_nil_fields,
+    # _is_nil); their defaults are constants, so PostgreSQL adds them without a rewrite.
+    for column in table.lineage:
+        statements.append(
+            sql.SQL("alter table {} add column if not exists {}").format(
+                ident, sql.SQL(column.definition())
+            )
+        )
     for column in table.columns:
         statements.append(
             sql.SQL("alter table {} add column if not exists {} {}").format(
@@ -113,7 +163,7 @@ def _ensure_tables(conn: psycopg.Connection, tables: list[Table]) -> None:
             )
         }
         for table in tables:
-            wanted = {(table.name, column.name) for column in table.columns}
+            wanted = {(table.name, column.name) for column in (*table.lineage, *table.columns)}
             if (table.name, "_load_id") in existing and wanted <= existing:
                 continue
             for statement in table_ddl(table):

@@ -1,4 +1,5 @@
-"""The loads registry: a file's row in raw.loads, from 'running' to 'loaded' or 'failed'.
+"""The loads registry: a file's row in raw.loads, from 'running' to 'loaded' or 'failed',
+or 'skipped' at once for a file whose content was loaded before.
 
 Also the advisory locks that make concurrent loads safe. Registering a load (inserting its
 raw.loads row) is serialised by REGISTER_LOCK, so load ids become visible in the order
@@ -101,6 +102,22 @@ def register_running(conn: psycopg.Connection, values: LoadRow) -> int:
     load_id = _insert_load(conn, {**values, "status": "running"})
     conn.execute("select pg_advisory_lock(%s, %s)", (LOAD_LOCK_CLASS, _lock_key(load_id)))
     return load_id
+
+
+def register_skipped(conn: psycopg.Connection, values: LoadRow, duplicate_of: int) -> int:
+    """Record a skipped re-send of already loaded content; in the caller's transaction.
+
+    The row carries no records (records_read 0) and names the load it duplicates, so
+    every file received is in raw.loads; nothing is written to the data tables."""
+    return _insert_load(
+        conn,
+        {
+            **values,
+            "status": "skipped",
+            "finished_at": datetime.now(UTC),
+            "duplicate_of_load_id": duplicate_of,
+        },
+    )
 
 
 def mark_loaded(

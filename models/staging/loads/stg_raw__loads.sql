@@ -28,6 +28,7 @@ renamed as (
         error_message,
         error_line,
         error_column,
+        duplicate_of_load_id,
         status = 'loaded' as is_loaded
 
     from source

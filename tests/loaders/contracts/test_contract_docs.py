@@ -132,9 +132,27 @@ def test_facets_and_occurrences_come_from_the_xsd(contract: Contract, page: str)
         if xsd_type.max_length:
             assert str(xsd_type.max_length) in page
     assert "| `<address>` | nested element" in page
-    assert "| optional | 0 to 2 |" in page
+    assert "| optional; may be `xsi:nil` | 0 to 2 |" in page
+    # A key and the deleted flag are never nillable.
+    assert "| `<sourceRecordId>` | text, 1–100 characters | required | once |" in page
+    assert "| optional (default `false`) | at most once | `raw.contractors.deleted` |" in page
     assert "| `<name>` | text, 1–500 characters | required | once |" in page
     assert "optional (default `PL`)" in page
+
+
+def test_clearing_a_value_with_xsi_nil_is_stated_with_an_example(page: str) -> None:
+    assert "### Clearing a value: `xsi:nil` (version 1.1)" in page
+    assert '<fax xsi:nil="true"/>' in page
+    assert '<address type="correspondence" xsi:nil="true"/>' in page
+    assert 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"' in page
+    for phrase in ("no news", "`_nil_fields`", "`_is_nil`", "1.0 files are valid 1.1 files"):
+        assert phrase in page, phrase
+
+
+def test_skipped_re_sends_and_derived_phone_columns_are_stated(page: str) -> None:
+    assert "status `skipped`" in page and "`duplicate_of_load_id`" in page
+    assert "`raw.contractors.fax` (and, derived, `raw.contractors.fax_e164`" in page
+    assert "| `fax_e164` | text | Of fax: the number in E.164 form" in page
 
 
 def test_rules_beyond_the_xsd_are_stated(page: str) -> None:

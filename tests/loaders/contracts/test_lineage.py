@@ -45,8 +45,16 @@ def test_every_raw_table_starts_with_its_lineage_columns_as_defined(conn):
 def test_record_and_child_tables_carry_their_own_lineage():
     record = [column.name for column in lineage_columns(is_record=True)]
     child = [column.name for column in lineage_columns(is_record=False)]
-    assert record == ["_load_id", "_record_no", "_source_line", "_source_system", "_loaded_at"]
-    assert child == ["_load_id", "_record_no", "_source_line", "_position", "_loaded_at"]
+    nil = ["_nil_fields", "_is_nil"]
+    assert record == [
+        "_load_id",
+        "_record_no",
+        "_source_line",
+        "_source_system",
+        *nil,
+        "_loaded_at",
+    ]
+    assert child == ["_load_id", "_record_no", "_source_line", "_position", *nil, "_loaded_at"]
     assert {column.name for column in LINEAGE_COLUMNS} == set(record) | set(child)
     assert all(column.description for column in LINEAGE_COLUMNS)
 

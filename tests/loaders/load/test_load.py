@@ -56,7 +56,7 @@ def test_valid_file_lands_in_raw_tables_with_lineage(conn):
     assert (result.records_read, result.records_loaded, result.records_rejected) == (3, 3, 0)
     loads = load_row(conn, result.load_id)
     assert loads["status"] == "loaded"
-    assert loads["contract"] == "contractors" and loads["contract_version"] == "1.0"
+    assert loads["contract"] == "contractors" and loads["contract_version"] == "1.1"
     assert loads["source_system"] == "erp"
     assert loads["file_name"] == "contractors-3_valid.xml"
     assert len(loads["file_sha256"]) == 64 and loads["file_size_bytes"] > 0
@@ -280,14 +280,33 @@ def test_loading_the_same_content_again_does_nothing_unless_forced(conn, tmp_pat
 
     again = load_file(conn, copy)
     assert again.status == "skipped" and again.previous_load_id == first.load_id
-    assert "already loaded as load" in again.summary()
-    assert scalar(conn, "select count(*) from raw.loads") == 1
+    assert f"already loaded as load {first.load_id}" in again.summary()
+    # The re-send is recorded: a row of its own, naming the load it duplicates, no records.
+    skipped = load_row(conn, again.load_id)
+    assert again.load_id > first.load_id
+    assert skipped["status"] == "skipped"
+    assert skipped["duplicate_of_load_id"] == first.load_id
+    assert skipped["file_name"] == "renamed.xml" and skipped["contract"] == "contractors"
+    assert (skipped["records_read"], skipped["records_loaded"], skipped["records_rejected"]) == (
+        0,
+        0,
+        0,
+    )
+    assert skipped["finished_at"] is not None and skipped["finished_at"] >= skipped["started_at"]
+    assert load_row(conn, first.load_id)["duplicate_of_load_id"] is None
+    assert scalar(conn, "select count(*) from raw.loads") == 2
     assert scalar(conn, "select count(*) from raw.contractors") == 3
+
+    # A second re-send names the load that brought the content, not the first skip.
+    third = load_file(conn, FIXTURES / "contractors-3_valid.xml")
+    assert third.status == "skipped"
+    assert load_row(conn, third.load_id)["duplicate_of_load_id"] == first.load_id
 
     forced = load_file(conn, copy, force=True)
     assert forced.status == "loaded" and forced.load_id != first.load_id
     assert load_row(conn, forced.load_id)["forced"] is True
     assert scalar(conn, "select count(*) from raw.contractors") == 6
+    assert load_row(conn, forced.load_id)["duplicate_of_load_id"] is None
 
 
 def test_a_failed_load_does_not_count_as_loaded_content(conn, tmp_path):
