@@ -26,11 +26,12 @@
     which versions give it. An invalid REGON or fax is not taken (the value before it stays);
     invalid_regon / invalid_fax remember that the latest one given was invalid, for review. -#}
 {%- set company_fields = {
-    'name': {'columns': {'name': 'name'}, 'given': 'true'},
-    'short_name': {'columns': {'short_name': 'short_name'}, 'given': 'is_short_name_given'},
+    'name': {'columns': {'name': 'name'}, 'given': 'true', 'compared': 'name'},
+    'short_name': {'columns': {'short_name': 'short_name'}, 'given': 'is_short_name_given', 'compared': 'short_name'},
     'regon': {
         'columns': {'regon_raw': 'regon_raw', 'regon': 'regon'},
         'given': 'is_regon_given and (regon_is_valid or regon_raw is null)',
+        'compared': 'regon',
     },
     'invalid_regon': {
         'columns': {'has_invalid_regon': 'not coalesce(regon_is_valid, false) and regon_raw is not null'},
@@ -39,13 +40,16 @@
     'fax': {
         'columns': {'fax': 'fax'},
         'given': 'is_fax_given and (fax is not null or fax_raw is null)',
+        'compared': 'fax',
     },
     'invalid_fax': {
         'columns': {'has_invalid_fax': 'fax is null and fax_raw is not null'},
         'given': 'is_fax_given',
     },
-    'www': {'columns': {'www': 'www'}, 'given': 'is_www_given'},
+    'www': {'columns': {'www': 'www'}, 'given': 'is_www_given', 'compared': 'www'},
 } -%}
+{#- The fields a company takes: their version is the version of their last change. -#}
+{%- set change_fields = ['name', 'short_name', 'regon', 'fax', 'www', 'registered_address', 'correspondence_address', 'phones', 'emails'] -%}
 {{
     config(
         materialized='incremental',
@@ -58,6 +62,7 @@
                 {'name': 'int_contractors_deduplicated_nip_idx', 'columns': ['source_system', 'nip']},
                 {'name': 'int_contractors_deduplicated_linked_nip_idx', 'columns': ['linked_nip']},
                 {'name': 'int_contractors_deduplicated_last_load_idx', 'columns': ['last_load_id']},
+                {'name': 'int_contractors_deduplicated_changed_load_idx', 'columns': ['changed_load_id']},
             ]) }}",
             "{{ crm7_analyze_if_written(this, ['contractor_key', 'source_system', 'source_record_id', 'nip', 'nip_is_valid', 'linked_nip', 'is_deleted', 'load_id', 'last_load_id']) }}",
         ],
@@ -133,7 +138,9 @@ existing as (
         null::bigint as phones_version,
         null::text[] as emails,
         null::bigint as emails_version,
-        null::text as record_hash
+        null::text as record_hash,
+        null::text as content_hash,
+        null::bigint as changed_load_id
     where false
 
 ),
@@ -155,6 +162,7 @@ batch_keys as (
         contractor_key,
         min(load_id) as first_load_id,
         max(record_version) as latest_version,
+        count(*) as version_count,
         (array_agg(nip order by record_version) filter (where nip_is_valid))[1] as first_valid_nip,
         min(record_version) filter (where nip_is_valid) as first_valid_version
     from batch_records
@@ -333,6 +341,133 @@ window_fields as (
 
 ),
 
+-- A field's version is the version that last CHANGED it: a re-sent, equal value keeps the
+-- version of the change (so the latest change among a company's records wins, not the
+-- latest re-send). For a record with several versions in the window, the run of equal
+-- values at the end of the window starts after the last version that differed.
+multi_version_keys as (
+
+    select contractor_key
+    from batch_keys
+    where version_count > 1
+
+),
+
+given_values as (
+
+    select
+        versions.contractor_key,
+        versions.record_version,
+        field_values.field,
+        field_values.value
+    from versions
+    inner join multi_version_keys
+        on versions.contractor_key = multi_version_keys.contractor_key
+    cross join lateral (
+        values
+        {%- for field, spec in company_fields.items() if field in change_fields %}
+        ('{{ field }}', case when {{ spec.given }} then 1 end, {{ spec.compared }}::text){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as field_values (field, is_given, value)
+    where versions.is_for_link and field_values.is_given = 1
+
+    union all
+
+    select
+        version_addresses.contractor_key,
+        version_addresses.record_version,
+        version_addresses.address_type || '_address',
+        jsonb_build_array(
+            {%- for field in address_fields %}
+            case when not version_addresses.is_nil then version_addresses.{{ field }} end{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )::text
+    from version_addresses
+    inner join multi_version_keys
+        on version_addresses.contractor_key = multi_version_keys.contractor_key
+    where version_addresses.address_position = (
+        select min(first_addresses.address_position)
+        from version_addresses as first_addresses
+        where
+            first_addresses.contractor_key = version_addresses.contractor_key
+            and first_addresses.record_version = version_addresses.record_version
+            and first_addresses.address_type = version_addresses.address_type
+    )
+
+    union all
+
+    select
+        version_phones.contractor_key,
+        version_phones.record_version,
+        'phones',
+        coalesce(version_phones.phones, '{}'::text[])::text
+    from version_phones
+    inner join multi_version_keys
+        on version_phones.contractor_key = multi_version_keys.contractor_key
+
+    union all
+
+    select
+        version_emails.contractor_key,
+        version_emails.record_version,
+        'emails',
+        coalesce(version_emails.emails, '{}'::text[])::text
+    from version_emails
+    inner join multi_version_keys
+        on version_emails.contractor_key = multi_version_keys.contractor_key
+
+),
+
+latest_given_values as (
+
+    select distinct on (contractor_key, field)
+        contractor_key,
+        field,
+        value
+    from given_values
+    order by contractor_key asc, field asc, record_version desc
+
+),
+
+value_breaks as (
+
+    select
+        given_values.contractor_key,
+        given_values.field,
+        max(given_values.record_version) filter (
+            where given_values.value is distinct from latest_given_values.value
+        ) as break_version
+    from given_values
+    inner join latest_given_values
+        on
+            given_values.contractor_key = latest_given_values.contractor_key
+            and given_values.field = latest_given_values.field
+    group by given_values.contractor_key, given_values.field
+
+),
+
+value_runs as (
+
+    select
+        given_values.contractor_key,
+        {%- for field in change_fields %}
+        bool_or(value_breaks.break_version is null) filter (where given_values.field = '{{ field }}') as is_{{ field }}_unchanged_in_window,
+        min(given_values.record_version) filter (
+            where
+                given_values.field = '{{ field }}'
+                and given_values.record_version > coalesce(value_breaks.break_version, 0)
+        ) as {{ field }}_run_start,
+        {%- endfor %}
+        count(*) as value_count
+    from given_values
+    inner join value_breaks
+        on
+            given_values.contractor_key = value_breaks.contractor_key
+            and given_values.field = value_breaks.field
+    group by given_values.contractor_key
+
+),
+
 -- The window folded into the stored state: a field the window gave replaces it.
 folded as (
 
@@ -359,7 +494,11 @@ folded as (
             else existing.{{ column }}
         end as {{ column }},
         {%- endfor %}
+        {%- if field in change_fields %}
+        {{ crm7_change_version(field, 'window_fields.' ~ field ~ '_version', 'existing.' ~ spec.compared, 'window_fields.' ~ spec.compared) }} as {{ field }}_version,
+        {%- else %}
         coalesce(window_fields.{{ field }}_version, existing.{{ field }}_version) as {{ field }}_version,
+        {%- endif %}
         {%- endfor %}
         {%- for address_type in address_types %}
         {%- for field in address_fields %}
@@ -369,10 +508,12 @@ folded as (
             else existing.{{ address_type }}_{{ field }}
         end as {{ address_type }}_{{ field }},
         {%- endfor %}
-        coalesce(
-            window_addresses.{{ address_type }}_address_version,
-            existing.{{ address_type }}_address_version
-        ) as {{ address_type }}_address_version,
+        {{ crm7_change_version(
+            address_type ~ '_address',
+            'window_addresses.' ~ address_type ~ '_address_version',
+            crm7_address_row('existing', address_type, address_fields),
+            crm7_address_row('window_addresses', address_type, address_fields),
+        ) }} as {{ address_type }}_address_version,
         {%- endfor %}
         case
             when window_phones.phones_version is not null then window_phones.phones
@@ -382,19 +523,21 @@ folded as (
             when window_phones.phones_version is not null then window_phones.has_invalid_phone
             else coalesce(existing.has_invalid_phone, false)
         end as has_invalid_phone,
-        coalesce(window_phones.phones_version, existing.phones_version) as phones_version,
+        {{ crm7_change_version('phones', 'window_phones.phones_version', 'existing.phones', 'window_phones.phones') }} as phones_version,
         case
             when window_emails.emails_version is not null then window_emails.emails
             else coalesce(existing.emails, '{}'::text[])
         end as emails,
-        coalesce(window_emails.emails_version, existing.emails_version) as emails_version,
+        {{ crm7_change_version('emails', 'window_emails.emails_version', 'existing.emails', 'window_emails.emails') }} as emails_version,
         window_fields.load_id,
         window_fields.record_no,
         window_fields.source_line,
         window_fields.loaded_at,
         key_links.first_load_id,
         window_fields.last_load_id,
-        existing.record_hash as existing_record_hash
+        existing.record_hash as existing_record_hash,
+        existing.content_hash as existing_content_hash,
+        existing.changed_load_id as existing_changed_load_id
     from key_links
     inner join window_fields
         on key_links.contractor_key = window_fields.contractor_key
@@ -404,18 +547,23 @@ folded as (
         on key_links.contractor_key = window_phones.contractor_key
     left join window_emails
         on key_links.contractor_key = window_emails.contractor_key
+    left join value_runs
+        on key_links.contractor_key = value_runs.contractor_key
     left join existing
         on key_links.contractor_key = existing.contractor_key
 
 ),
 
-hashed as (
+-- content_hash: the state a company or a decision reads; changed_load_id, the last load
+-- that changed it, is what the downstream models pick their work by (a re-sent,
+-- unchanged record moves last_load_id only).
+content_hashed as (
 
     select
         *,
         md5(
             row(
-                source_updated_at, is_deleted, nip_raw, nip_version, linked_nip, linked_version,
+                is_deleted, nip_raw, nip_version, linked_nip, linked_version,
                 {%- for field, spec in company_fields.items() %}
                 {%- for column in spec.columns %}
                 {{ column }},
@@ -428,11 +576,24 @@ hashed as (
                 {%- endfor %}
                 {{ address_type }}_address_version,
                 {%- endfor %}
-                phones, has_invalid_phone, phones_version, emails, emails_version,
-                load_id, record_no, first_load_id, last_load_id
+                phones, has_invalid_phone, phones_version, emails, emails_version
             )::text
-        ) as record_hash
+        ) as content_hash
     from folded
+
+),
+
+hashed as (
+
+    select
+        *,
+        case
+            when existing_content_hash is distinct from content_hash then last_load_id
+            else existing_changed_load_id
+        end as changed_load_id,
+        md5(row(content_hash, source_updated_at, load_id, record_no, first_load_id, last_load_id)::text)
+            as record_hash
+    from content_hashed
 
 ),
 
@@ -476,6 +637,8 @@ final as (
         loaded_at,
         first_load_id,
         last_load_id,
+        changed_load_id,
+        content_hash,
         record_hash,
         now() as deduplicated_at
     from hashed

@@ -12,7 +12,8 @@
     - 'new company': the first record (by linked_version) linked to its company;
       'linked': any other linked record.
 
-    Incremental: only records folded since the last build, plus the records of the
+    Incremental: only records whose state changed since the last build (changed_load_id;
+    a re-sent, unchanged record is not decided again), plus the records of the
     same source system sharing a NIP or a linked NIP with them (their duplicate status
     or the company's first record may have changed), are decided again.
 -#}
@@ -58,7 +59,7 @@ existing as not materialized (
 
 build as (
 
-    select coalesce(max(last_load_id), 0) as build_load_id
+    select coalesce(max(changed_load_id), 0) as build_load_id
     from deduplicated
 
 ),
@@ -69,7 +70,7 @@ changed as (
     from deduplicated
     {% if is_incremental() %}
     where
-        deduplicated.last_load_id > {{ watermark }}
+        deduplicated.changed_load_id > {{ watermark }}
     {% endif %}
 
 ),
@@ -195,7 +196,7 @@ reasoned as (
         candidates.is_deleted,
         candidates.load_id,
         candidates.record_no,
-        candidates.last_load_id,
+        candidates.changed_load_id,
         candidates.linked_nip,
         candidates.linked_load_id,
         company_first_records.contractor_key is not null as is_first_record,
@@ -257,7 +258,7 @@ final as (
         decided.is_deleted,
         decided.load_id,
         decided.record_no,
-        decided.last_load_id,
+        decided.changed_load_id,
         decided.decision,
         nullif(array_to_string(decided.review_reason_list, ','), '') as review_reasons,
         case

@@ -15,10 +15,10 @@
       value, newest record first (crm.company_phones / crm.company_emails say which
       source records each came from).
     created_load_id is the load that linked its first record, updated_load_id the last
-    load that contained one of its records.
+    load that changed one of the values its records give (a re-send changes nothing).
 
-    Incremental: only companies with a record folded since the last build are
-    recomputed (from all their records), and only those whose attributes_hash changed
+    Incremental: only companies with a record whose state changed since the last build
+    (changed_load_id above audit.crm7_model_watermarks) are recomputed (from all their records), and only those whose attributes_hash changed
     reach the MERGE.
 -#}
 {%- set address_fields = ['street', 'building_number', 'flat_number', 'postal_code', 'city', 'country_code'] -%}
@@ -34,11 +34,12 @@
                 {'name': 'companies_updated_load_idx', 'columns': ['updated_load_id']},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
+            "{{ crm7_save_processed_watermark(ref('int_contractors_deduplicated'), 'changed_load_id') }}",
         ],
     )
 }}
 
-{%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
+{%- set watermark = crm7_processed_watermark() %}
 
 with
 
@@ -77,7 +78,7 @@ affected_nips as (
     from deduplicated
     where
         linked_nip is not null
-        and last_load_id > {{ watermark }}
+        and changed_load_id > {{ watermark }}
 
 ),
 
@@ -124,7 +125,17 @@ aggregated as (
             ) collate "C"
         ) as latest_{{ address_type }}_address,
         {%- endfor %}
-        max(last_load_id) as updated_load_id
+        max(
+            greatest(
+                {%- for field in scalar_fields %}
+                {{ field }}_version,
+                {%- endfor %}
+                registered_address_version,
+                correspondence_address_version,
+                phones_version,
+                emails_version
+            )
+        ) / 4294967296 as updated_load_id
     from company_records
     group by linked_nip
 

@@ -18,12 +18,14 @@
                 {'name': 'company_links_last_load_idx', 'columns': ['last_load_id']},
             ]) }}",
             "{{ crm7_analyze_if_written(this) }}",
-            "{{ crm7_save_processed_watermark(ref('int_contractors_matched'), 'matched_load_id') }}",
+            "{{ crm7_save_processed_watermark(ref('int_contractors_matched'), 'matched_load_id', 'matched') }}",
+            "{{ crm7_save_processed_watermark(ref('int_contractors_deduplicated'), 'last_load_id', 'deduplicated') }}",
         ],
     )
 }}
 
-{%- set watermark = crm7_processed_watermark() %}
+{%- set matched_watermark = crm7_processed_watermark('matched') %}
+{%- set deduplicated_watermark = crm7_processed_watermark('deduplicated') %}
 
 with
 
@@ -65,6 +67,21 @@ existing as (
 
 {% endif %}
 
+-- The records decided again or loaded again since the last build (each by its index).
+touched_records as (
+
+    select matched.contractor_key
+    from matched
+    where matched.matched_load_id > {{ matched_watermark }}
+
+    union
+
+    select deduplicated.contractor_key
+    from deduplicated
+    where deduplicated.last_load_id > {{ deduplicated_watermark }}
+
+),
+
 linked_records as (
 
     select
@@ -78,12 +95,12 @@ linked_records as (
         deduplicated.is_deleted,
         matched.linked_load_id,
         matched.decision = 'review' as is_in_review
-    from matched
+    from touched_records
+    inner join matched
+        on touched_records.contractor_key = matched.contractor_key
     inner join deduplicated
-        on matched.contractor_key = deduplicated.contractor_key
-    where
-        matched.company_id is not null
-        and matched.matched_load_id > {{ watermark }}
+        on touched_records.contractor_key = deduplicated.contractor_key
+    where matched.company_id is not null
 
 ),
 
