@@ -267,7 +267,8 @@ def _nil_section(contract: Contract) -> list[str]:
     lines = [
         "### Clearing a value: `xsi:nil` (version 1.1)",
         "",
-        'Every optional element may be sent as `xsi:nil="true"` (namespace '
+        "Every optional data element (those marked *may be `xsi:nil`* below: not the keys, "
+        'not `deleted`) may be sent as `xsi:nil="true"` (namespace '
         "`http://www.w3.org/2001/XMLSchema-instance`, declared once on the root): the value is "
         'now empty in the source. An element left out still means "no news": the value crm7 '
         "has stays. A nil element must be empty (no text, no child elements; a nil element "

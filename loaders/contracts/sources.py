@@ -75,6 +75,9 @@ def _registry_table(table: RegistryTable) -> dict:
     if table.name == "loads":
         # A load's row is written when it starts; it counts as fresh when it ends.
         config["loaded_at_field"] = "finished_at"
+        # A skipped re-send of an old file brings nothing new: it does not make raw fresh.
+        freshness = {key: dict(value) for key, value in FRESHNESS.items()}  # no YAML anchors
+        config["freshness"] = {**freshness, "filter": "status <> 'skipped'"}
     return {
         "name": table.name,
         "description": table.description,

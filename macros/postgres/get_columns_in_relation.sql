@@ -1,16 +1,15 @@
 {#-
-    dbt-postgres's get_columns_in_relation, with array columns named by their element
-    type ("text[]") instead of information_schema's bare "ARRAY": unit-test fixtures
-    cast every column to that type (a raw table's _nil_fields text[] would otherwise
-    make every unit test of its staging view fail with a syntax error), and
-    on_schema_change adds new columns with it.
+    dbt-postgres' get_columns_in_relation, with array columns named by their type
+    (text[]) instead of information_schema's bare 'ARRAY', which dbt would write into
+    SQL as cast(null as ARRAY), a syntax error (dbt-labs/dbt-adapters#939): unit tests
+    fill the columns a fixture leaves out that way, e.g. raw tables' _nil_fields.
 -#}
 {% macro postgres__get_columns_in_relation(relation) -%}
     {% call statement('get_columns_in_relation', fetch_result=True) %}
         select
             column_name,
             case
-                when data_type = 'ARRAY' then format('%s[]', substr(udt_name, 2))
+                when data_type = 'ARRAY' then substring(udt_name from 2) || '[]'
                 else data_type
             end as data_type,
             character_maximum_length,

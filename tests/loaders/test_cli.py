@@ -52,6 +52,6 @@ def test_contract_list_names_the_raw_tables(database):
     result = run_crm7("contract", "list", env=environment_for(database))
     assert result.returncode == 0
     assert (
-        "contractors v1 (1.0): urn:crm7:contract:contractors:v1 -> raw.contractors" in result.stdout
+        "contractors v1 (1.1): urn:crm7:contract:contractors:v1 -> raw.contractors" in result.stdout
     )
     assert "raw.contractor_addresses" in result.stdout
