@@ -1,3 +1,13 @@
+{#-
+    duplicate_of_load_id (the earlier load of the same file, on a 'skipped' load) is read
+    when raw.loads has the column, NULL until the loader writes it.
+-#}
+{%- set raw_loads = load_relation(source('raw', 'loads')) if execute else none %}
+{%- set raw_columns = adapter.get_columns_in_relation(raw_loads) | map(attribute='name') | list
+    if raw_loads is not none else [] %}
+{%- set duplicate_of_load_id = 'duplicate_of_load_id' if 'duplicate_of_load_id' in raw_columns
+    else 'null::bigint as duplicate_of_load_id' %}
+
 with
 
 source as (
@@ -28,6 +38,7 @@ renamed as (
         error_message,
         error_line,
         error_column,
+        {{ duplicate_of_load_id }},
         status = 'loaded' as is_loaded
 
     from source
