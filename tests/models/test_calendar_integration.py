@@ -73,8 +73,10 @@ def test_demo_calendar_every_record_is_an_event_a_reject_or_superseded(conn, crm
     assert query(
         conn,
         "select records_read, records_rejected, records_current, records_superseded,"
-        " records_with_company, records_in_review from crm.calendar_load_reconciliation",
-    ) == [(12, 3, 8, 1, 7, 3)]
+        " records_deleted, records_not_yet_built, records_in_review from crm.load_reconciliation"
+        " where contract = 'calendar_events'",
+    ) == [(12, 3, 8, 1, 0, 0, 3)]
+    assert scalar(conn, "select count(company_id) from crm.calendar_events") == 7
     unaccounted = scalar(
         conn,
         """
