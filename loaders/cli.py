@@ -64,23 +64,24 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from loaders.db import connect, connection_settings
-    from loaders.load import load_file
+    from loaders.db import connection_settings
     from loaders.load.files import contract_files
+    from loaders.load.run import load_paths
+    from loaders.load.stopping import LoadInterrupted
 
     paths = contract_files(args.paths)
-    failed = 0
-    with connect(connection_settings()) as conn:
-        for path in paths:
-            result = load_file(
-                conn,
-                path,
-                source_system=args.source_system,
-                force=args.force,
-                progress=None if not args.no_progress else False,
-            )
-            print(result.summary())
-            failed += result.status == "failed"
+    try:
+        failed = load_paths(
+            connection_settings(),
+            paths,
+            lambda result: print(result.summary(), flush=True),
+            source_system=args.source_system,
+            force=args.force,
+            progress=None if not args.no_progress else False,
+        )
+    except LoadInterrupted as stop:
+        print(f"crm7: {stop.summary()}", file=sys.stderr)
+        return stop.exit_code
     return 1 if failed else 0
 
 

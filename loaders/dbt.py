@@ -20,6 +20,7 @@ import psycopg
 from loaders.contracts import all_contracts
 from loaders.db import ConnectionSettings, connect, connection_settings, server_environment
 from loaders.load.raw_schema import ensure_all_contract_tables, ensure_contract_tables
+from loaders.load.registry import fail_dead_loads
 from loaders.settings import dbt_send_anonymous_usage_stats, project_root
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def ensure_all_raw_tables(settings: ConnectionSettings | None = None) -> None:
     """
     with connect(settings or connection_settings()) as conn:
         ensure_all_contract_tables(conn)
+        fail_dead_loads(conn)
 
 
 def run_dbt(arguments: list[str], settings: ConnectionSettings | None = None) -> dbtRunnerResult:
