@@ -84,24 +84,25 @@ def test_commands_start_the_embedded_server_on_first_use(project):
     assert EmbeddedServer(project).is_running()
 
 
-def _loaded_files(port: int) -> list[str]:
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="crm7") as conn:
+def _loaded_files(server: EmbeddedServer) -> list[str]:
+    with psycopg.connect(server.settings().conninfo()) as conn:
         return [row[0] for row in conn.execute("select file_name from raw.loads order by load_id")]
 
 
 def test_pg_variables_select_an_existing_server_over_tcp(project, tcp_server):
-    _server, port = tcp_server
+    server, port = tcp_server
     env = clean_env(
         CRM7_PROJECT_DIR=str(project),
         PGHOST="127.0.0.1",
         PGPORT=str(port),
         PGUSER="postgres",
+        PGPASSWORD=server.settings().password,
         PGDATABASE="crm7",
     )
 
     loaded = run_crm7("load", str(FIXTURES / "contractors-3_valid.xml"), env=env)
     assert loaded.returncode == 0, loaded.stderr
-    assert _loaded_files(port) == ["contractors-3_valid.xml"]
+    assert _loaded_files(server) == ["contractors-3_valid.xml"]
     assert not (project / ".crm7").exists(), "no embedded server is created when one is named"
 
     status = run_crm7("db", "status", env=env)
@@ -111,13 +112,13 @@ def test_pg_variables_select_an_existing_server_over_tcp(project, tcp_server):
 
 
 def test_database_url_selects_an_existing_server(project, tcp_server):
-    _server, port = tcp_server
-    url = f"postgresql://postgres@127.0.0.1:{port}/crm7"
+    server, port = tcp_server
+    url = f"postgresql://postgres:{server.settings().password}@127.0.0.1:{port}/crm7"
     env = clean_env(CRM7_PROJECT_DIR=str(project), CRM7_DATABASE_URL=url)
 
     loaded = run_crm7("load", str(FIXTURES / "contractors-2_rejects.xml"), env=env)
     assert loaded.returncode == 0, loaded.stderr
-    assert _loaded_files(port) == ["contractors-2_rejects.xml"]
+    assert _loaded_files(server) == ["contractors-2_rejects.xml"]
     exports = run_crm7("db", "env", env=env)
     assert f"export PGPORT={port}" in exports.stdout and "export PGHOST=127.0.0.1" in exports.stdout
 
