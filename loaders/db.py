@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import pwd
@@ -79,15 +80,25 @@ class ConnectionSettings:
     password: str
     dbname: str
     origin: str  # "url", "environment" or "embedded"
+    # Every other libpq parameter CRM7_DATABASE_URL gives (sslmode, sslrootcert, options,
+    # application_name, ...), kept as given: (keyword, value) pairs.
+    parameters: tuple[tuple[str, str], ...] = ()
 
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             "PGHOST": self.host,
             "PGPORT": str(self.port),
             "PGUSER": self.user,
             "PGPASSWORD": self.password,
             "PGDATABASE": self.dbname,
         }
+        variables = _libpq_variables()
+        env.update(
+            (variables[keyword], value)
+            for keyword, value in self.parameters
+            if keyword in variables
+        )
+        return env
 
     def conninfo(self, dbname: str | None = None) -> str:
         parts = {
@@ -98,10 +109,23 @@ class ConnectionSettings:
         }
         if self.password:
             parts["password"] = self.password
+        parts.update(self.parameters)
         return " ".join(f"{key}={_quote_conninfo(value)}" for key, value in parts.items())
 
     def describe(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.dbname} ({self.origin})"
+
+
+@functools.cache
+def _libpq_variables() -> dict[str, str]:
+    """libpq's keyword -> environment variable (sslmode -> PGSSLMODE, ...), from libpq."""
+    from psycopg import pq
+
+    return {
+        option.keyword.decode(): option.envvar.decode()
+        for option in pq.Conninfo.get_defaults()
+        if option.envvar
+    }
 
 
 def _quote_conninfo(value: str) -> str:
@@ -128,6 +152,11 @@ def external_settings(environ: Mapping[str, str] | None = None) -> ConnectionSet
             password=str(parts.get("password") or pg.get("PGPASSWORD") or ""),
             dbname=str(parts.get("dbname") or pg.get("PGDATABASE") or DATABASE_NAME),
             origin="url",
+            parameters=tuple(
+                (key, str(value))
+                for key, value in parts.items()
+                if key not in _NAMED_PARAMETERS and value is not None
+            ),
         )
     if pg:
         return ConnectionSettings(
@@ -139,6 +168,9 @@ def external_settings(environ: Mapping[str, str] | None = None) -> ConnectionSet
             origin="environment",
         )
     return None
+
+
+_NAMED_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
 
 
 def _pg_port(pg: Mapping[str, str]) -> int:

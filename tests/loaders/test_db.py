@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from conftest import FIXTURES, ROOT, run_crm7
 
-from loaders.db import EmbeddedServer, external_settings, free_tcp_port
+from loaders.db import EmbeddedServer, connect, external_settings, free_tcp_port
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -152,3 +152,47 @@ def test_external_settings_resolution_order():
         "x",
         "environment",
     )
+
+
+def test_database_url_keeps_every_libpq_parameter(project, tcp_server):
+    server, port = tcp_server
+    password = server.settings().password
+    base = f"postgresql://postgres:{password}@127.0.0.1:{port}/crm7"
+    named = external_settings(
+        {"CRM7_DATABASE_URL": f"{base}?application_name=crm7-probe&options=-c%20work_mem%3D7MB"}
+    )
+    with connect(named) as conn:
+        assert conn.execute("show application_name").fetchone() == ("crm7-probe",)
+        assert conn.execute("show work_mem").fetchone() == ("7MB",)
+    assert named.env()["PGAPPNAME"] == "crm7-probe"  # psql and dbt get them too
+    assert named.env()["PGOPTIONS"] == "-c work_mem=7MB"
+
+    # The server speaks no TLS: a URL that requires it must fail, never fall back.
+    env = clean_env(
+        CRM7_PROJECT_DIR=str(project),
+        CRM7_DATABASE_URL=f"{base}?sslmode=verify-full&sslrootcert=/nonexistent/root.crt",
+    )
+    refused = run_crm7("load", str(FIXTURES / "contractors-3_valid.xml"), env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("crm7: cannot connect to PostgreSQL"), refused.stderr
+    assert "root.crt" in refused.stderr or "SSL" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    with connect(server.settings()) as conn:
+        assert conn.execute("select to_regclass('raw.loads')").fetchone() == (None,)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"PGPORT": "notanumber"}, "crm7: PGPORT: 'notanumber' is not a port number (1-65535)"),
+        (
+            {"CRM7_DATABASE_URL": "postgresql://u@db.example:abc/crm"},
+            "crm7: CRM7_DATABASE_URL: 'abc' is not a port number (1-65535)",
+        ),
+    ],
+)
+def test_a_port_that_is_not_a_number_is_one_line(project, variables, message):
+    env = clean_env(CRM7_PROJECT_DIR=str(project), **variables)
+    result = run_crm7("load", str(FIXTURES / "contractors-3_valid.xml"), env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [message]
