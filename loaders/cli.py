@@ -200,7 +200,14 @@ def cmd_contract(args: argparse.Namespace) -> int:
 def cmd_dbt(args: argparse.Namespace) -> int:
     from loaders.dbt import run_dbt
 
-    return 0 if run_dbt(args.dbt_args).success else 1
+    result = run_dbt(args.dbt_args)
+    if result.success:
+        return 0
+    if result.exception is not None:  # dbt stopped before running anything: say why
+        message = " ".join(str(result.exception).split()) or type(result.exception).__name__
+        print(f"crm7: dbt: {message}", file=sys.stderr)
+        return 2
+    return 1
 
 
 def cmd_lint_sql(args: argparse.Namespace) -> int:
@@ -336,7 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dbt"]:  # everything after it is dbt's, --version and --help too
+        args = argparse.Namespace(func=cmd_dbt, dbt_args=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except Crm7Error as error:

@@ -61,10 +61,11 @@ def run_dbt(arguments: list[str], settings: ConnectionSettings | None = None) ->
     if arguments and arguments[0] in DBT_DATABASE_COMMANDS:
         ensure_all_raw_tables(settings)
     extra = []
-    if "--profiles-dir" not in arguments:
-        extra += ["--profiles-dir", str(root / "profiles")]
-    if "--project-dir" not in arguments:
-        extra += ["--project-dir", str(root)]
+    if arguments and not arguments[0].startswith("-"):  # not dbt --version, dbt --help
+        if "--profiles-dir" not in arguments:
+            extra += ["--profiles-dir", str(root / "profiles")]
+        if "--project-dir" not in arguments:
+            extra += ["--project-dir", str(root)]
     saved = dict(os.environ)
     # profiles.yml reads PG* through env_var(): dbt must see this server's settings.
     os.environ.update(dbt_environment(settings))
