@@ -31,6 +31,18 @@ def cmd_db(args: argparse.Namespace) -> int:
         exec_psql(args.psql_args)
     external = external_settings()
     server = EmbeddedServer(project_root())
+    if args.action in ("init", "grant"):
+        from loaders.db import DATABASE_NAME, connect
+        from loaders.roles import ROLES, create_roles, grant_sql
+
+        if args.action == "grant":  # for an administrator: nothing is connected to
+            print(grant_sql(external.dbname if external else DATABASE_NAME), end="")
+            return 0
+        settings = external or server.ensure_running()
+        with connect(settings) as conn:
+            create_roles(conn)
+        print(f"roles {', '.join(ROLES)} ready in {settings.describe()}")
+        return 0
     if args.action == "env":
         print(export_lines(external or server.ensure_running()))
         return 0
@@ -230,7 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="manage the embedded PostgreSQL (or show the one in use)")
-    db.add_argument("action", choices=["start", "stop", "status", "env", "psql"])
+    db.add_argument(
+        "action",
+        choices=["start", "stop", "status", "env", "psql", "init", "grant"],
+        help="init: create the least-privilege roles (crm7_loader, crm7_transform, "
+        "crm7_reader) on crm7's database; grant: print that SQL for an administrator",
+    )
     db.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql")
     db.set_defaults(func=cmd_db)
 

@@ -33,6 +33,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from loaders.errors import DatabaseError
+from loaders.roles import ROLES, create_roles
 from loaders.settings import database_url, pg_variables, port_number, project_root
 
 DATABASE_NAME = "crm7"
@@ -433,11 +434,17 @@ class EmbeddedServer:
                                 sql.Identifier(SUPERUSER), sql.Literal(self._password())
                             )
                         )
-                    return
+                    roles = conn.execute(
+                        "select count(*) from pg_roles where rolname = any(%s)", (list(ROLES),)
+                    ).fetchone()[0]
+                break
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        if roles < len(ROLES):  # first use: the least-privilege roles (loaders.roles)
+            with psycopg.connect(settings.conninfo()) as conn:
+                create_roles(conn)
 
     def _pg_ctl(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
         return self._command("pg_ctl", ["-D", str(self.pgdata), *args], check=check)

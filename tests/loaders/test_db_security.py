@@ -120,3 +120,28 @@ def test_the_server_runs_as_its_own_user_and_group_not_root(short_path_server):
 def test_loads_commit_synchronously(short_path_server):
     with psycopg.connect(short_path_server.socket_settings().conninfo()) as conn:
         assert conn.execute("show synchronous_commit").fetchone() == ("on",)
+
+
+def test_first_use_creates_the_least_privilege_roles(short_path_server):
+    with psycopg.connect(short_path_server.socket_settings().conninfo()) as conn:
+        roles = conn.execute(
+            "select rolname, rolsuper from pg_roles where rolname like 'crm7\\_%' order by 1"
+        ).fetchall()
+        assert roles == [
+            ("crm7_loader", False),
+            ("crm7_reader", False),
+            ("crm7_transform", False),
+        ]
+        owners = dict(
+            conn.execute(
+                "select nspname, nspowner::regrole::text from pg_namespace "
+                "where nspname in ('raw', 'staging', 'intermediate', 'crm', 'audit')"
+            ).fetchall()
+        )
+        assert owners == {
+            "raw": "crm7_loader",
+            "staging": "crm7_transform",
+            "intermediate": "crm7_transform",
+            "crm": "crm7_transform",
+            "audit": "crm7_transform",
+        }
