@@ -40,7 +40,7 @@ def cmd_db(args: argparse.Namespace) -> int:
             return 0
         settings = external or server.ensure_running()
         with connect(settings) as conn:
-            create_roles(conn)
+            create_roles(conn, raw_tables=True)
         print(f"roles {', '.join(ROLES)} ready in {settings.describe()}")
         return 0
     if args.action == "env":

@@ -51,6 +51,8 @@ def grant_sql(database: str) -> str:
         f"grant select on all tables in schema raw to {TRANSFORM};",
         f"alter default privileges for role {LOADER} in schema raw grant select on tables "
         f"to {TRANSFORM};",
+        "-- also for tables the superuser running this creates (the embedded server's loads)",
+        f"alter default privileges in schema raw grant select on tables to {TRANSFORM};",
         "-- dbt owns what it builds; analysts read crm",
     ]
     for schema in TRANSFORM_SCHEMAS:
@@ -63,17 +65,27 @@ def grant_sql(database: str) -> str:
         f"grant select on all tables in schema crm to {READER};",
         f"alter default privileges for role {TRANSFORM} in schema crm grant select on tables "
         f"to {READER};",
+        f"alter default privileges in schema crm grant select on tables to {READER};",
     ]
     return "\n".join(lines) + "\n"
 
 
-def create_roles(conn: psycopg.Connection) -> None:
-    """Run grant_sql on the database ``conn`` is connected to (as a superuser)."""
+def create_roles(conn: psycopg.Connection, raw_tables: bool = False) -> None:
+    """Run grant_sql on the database ``conn`` is connected to (as a superuser); with
+    ``raw_tables``, also create every contract's raw tables as ``crm7_loader`` (their
+    owner), so that dbt can run as ``crm7_transform`` before every entity was loaded."""
     database = conn.execute("select current_database()").fetchone()[0]
     try:
         with conn.transaction():
             conn.execute(grant_sql(database))
         conn.commit()
+        if raw_tables:
+            from loaders.load.raw_schema import ensure_all_contract_tables
+
+            conn.execute(f"set role {LOADER}")
+            ensure_all_contract_tables(conn)
+            conn.execute("reset role")
+            conn.commit()
     except psycopg.Error as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise DatabaseError(

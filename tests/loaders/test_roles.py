@@ -85,3 +85,36 @@ def test_db_grant_prints_the_sql_and_db_init_runs_it(database):
             "select nspowner::regrole::text from pg_namespace where nspname = 'raw'"
         ).fetchone()
         assert owner == (LOADER,)
+
+
+def test_dbt_builds_as_crm7_transform_from_what_crm7_loader_loaded(granted, tmp_path):
+    from loaders.dbt import run_dbt
+
+    with psycopg.connect(granted.conninfo()) as admin:  # what crm7 db init does
+        create_roles(admin, raw_tables=True)
+    with _as(granted, LOADER) as loader:
+        assert load_file(loader, FIXTURES / "contractors-3_valid.xml").status == "loaded"
+    target = str(tmp_path / "target")
+    arguments = ["run", "--select", "+company_links", "--target-path", target, "--log-path", target]
+    assert run_dbt([*arguments, "--quiet"], replace(granted, user=TRANSFORM)).success
+    with _as(granted, TRANSFORM) as transform:
+        assert transform.execute("select count(*) from crm.company_links").fetchone()[0] > 0
+        tables = transform.execute(
+            "select count(*), count(*) filter (where tableowner = %s) from pg_tables "
+            "where schemaname = 'raw'",
+            (LOADER,),
+        ).fetchone()
+        assert tables[0] > 10 and tables[0] == tables[1]
+        owner = transform.execute(
+            "select tableowner from pg_tables where schemaname = 'crm' and tablename = 'company_links'"
+        ).fetchone()
+        assert owner == (TRANSFORM,)
+
+
+def test_the_reader_reads_what_a_superuser_built(granted):
+    # The embedded server's dbt runs as postgres: its tables in crm are readable too.
+    with psycopg.connect(granted.conninfo()) as admin:
+        admin.execute("create table crm.built_by_postgres as select 1 as i")
+        admin.commit()
+    with _as(granted, READER) as reader:
+        assert reader.execute("select i from crm.built_by_postgres").fetchone() == (1,)
