@@ -47,6 +47,12 @@ from loaders.load.workers import (
 )
 from loaders.settings import load_segment_lines, load_workers
 
+# Errors after which the session is gone, whatever the connection's state says.
+SERVER_GONE = (
+    psycopg.errors.AdminShutdown,
+    psycopg.errors.CrashShutdown,
+    psycopg.errors.CannotConnectNow,
+)
 SOURCE_SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -177,10 +183,14 @@ def load_file(
         conn.close()
         raise
     except psycopg.OperationalError as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if not (conn.broken or isinstance(error, SERVER_GONE)):
+            # e.g. a statement or lock timeout: the connection still works, record it.
+            conn.rollback()
+            return _failed(conn, path, known, contract, f"PostgreSQL: {reason}", None, None)
         # The server went away (shut down, crashed, connection cut): nothing to record on.
         conn.close()
         load = f" (load {known['load_id']})" if "load_id" in known else ""
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise DatabaseError(
             f"{path.name}{load}: the connection to PostgreSQL was lost during the load "
             f"({reason}); nothing of it was kept: load it again when the server is back"
