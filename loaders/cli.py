@@ -31,6 +31,18 @@ def cmd_db(args: argparse.Namespace) -> int:
         exec_psql(args.psql_args)
     external = external_settings()
     server = EmbeddedServer(project_root())
+    if args.action in ("init", "grant"):
+        from loaders.db import DATABASE_NAME, connect
+        from loaders.roles import ROLES, create_roles, grant_sql
+
+        if args.action == "grant":  # for an administrator: nothing is connected to
+            print(grant_sql(external.dbname if external else DATABASE_NAME), end="")
+            return 0
+        settings = external or server.ensure_running()
+        with connect(settings) as conn:
+            create_roles(conn, raw_tables=True)
+        print(f"roles {', '.join(ROLES)} ready in {settings.describe()}")
+        return 0
     if args.action == "env":
         print(export_lines(external or server.ensure_running()))
         return 0
@@ -64,23 +76,24 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from loaders.db import connect, connection_settings
-    from loaders.load import load_file
+    from loaders.db import connection_settings
     from loaders.load.files import contract_files
+    from loaders.load.run import load_paths
+    from loaders.load.stopping import LoadInterrupted
 
     paths = contract_files(args.paths)
-    failed = 0
-    with connect(connection_settings()) as conn:
-        for path in paths:
-            result = load_file(
-                conn,
-                path,
-                source_system=args.source_system,
-                force=args.force,
-                progress=None if not args.no_progress else False,
-            )
-            print(result.summary())
-            failed += result.status == "failed"
+    try:
+        failed = load_paths(
+            connection_settings(),
+            paths,
+            lambda result: print(result.summary(), flush=True),
+            source_system=args.source_system,
+            force=args.force,
+            progress=None if not args.no_progress else False,
+        )
+    except LoadInterrupted as stop:
+        print(f"crm7: {stop.summary()}", file=sys.stderr)
+        return stop.exit_code
     return 1 if failed else 0
 
 
@@ -199,7 +212,14 @@ def cmd_contract(args: argparse.Namespace) -> int:
 def cmd_dbt(args: argparse.Namespace) -> int:
     from loaders.dbt import run_dbt
 
-    return 0 if run_dbt(args.dbt_args).success else 1
+    result = run_dbt(args.dbt_args)
+    if result.success:
+        return 0
+    if result.exception is not None:  # dbt stopped before running anything: say why
+        message = " ".join(str(result.exception).split()) or type(result.exception).__name__
+        print(f"crm7: dbt: {message}", file=sys.stderr)
+        return 2
+    return 1
 
 
 def cmd_lint_sql(args: argparse.Namespace) -> int:
@@ -222,7 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="manage the embedded PostgreSQL (or show the one in use)")
-    db.add_argument("action", choices=["start", "stop", "status", "env", "psql"])
+    db.add_argument(
+        "action",
+        choices=["start", "stop", "status", "env", "psql", "init", "grant"],
+        help="init: create the least-privilege roles (crm7_loader, crm7_transform, "
+        "crm7_reader) on crm7's database; grant: print that SQL for an administrator",
+    )
     db.add_argument("psql_args", nargs=argparse.REMAINDER, help="arguments for psql")
     db.set_defaults(func=cmd_db)
 
@@ -335,7 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dbt"]:  # everything after it is dbt's, --version and --help too
+        args = argparse.Namespace(func=cmd_dbt, dbt_args=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except Crm7Error as error:

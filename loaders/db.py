@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import pwd
+import secrets
 import shlex
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -26,27 +29,48 @@ from pathlib import Path
 from typing import NoReturn
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from loaders.errors import DatabaseError
+from loaders.roles import ROLES, create_roles
 from loaders.settings import database_url, pg_variables, port_number, project_root
 
 DATABASE_NAME = "crm7"
 SUPERUSER = "postgres"
-# Settings for a single-user development server doing bulk loads.
+# Settings for a single-user development server doing bulk loads. Written to
+# <pgdata>/crm7.conf at every start (an older cluster's own lines are overridden).
+# synchronous_commit stays on (PostgreSQL's default): a load reported as loaded survives
+# an OS crash.
 SERVER_SETTINGS = {
     "shared_buffers": "256MB",
     "work_mem": "64MB",
     "maintenance_work_mem": "256MB",
     "max_wal_size": "4GB",
-    "synchronous_commit": "off",
+    "synchronous_commit": "on",
     # The data directory is local (SSD, mostly in the page cache): a random page costs
     # little more than a sequential one. With the default 4, merging 10,000 changed rows
     # into a million-row table scans the whole table instead of 10,000 index lookups.
     "random_page_cost": "1.1",
     "timezone": "UTC",
     "listen_addresses": "''",
+    # Only the server's user (and root) may connect through the socket; its directory
+    # is private (0700) as well.
+    "unix_socket_permissions": "0700",
+    "password_encryption": "scram-sha-256",
 }
+CONFIG_FILE = "crm7.conf"
+# Who may connect how, rewritten at every start. The Unix socket lives in a directory only
+# the server's user can enter (mode 0700), so trusting it trusts that user (and root);
+# over TCP, if a port is opened at all, only a password (SCRAM) is accepted.
+PG_HBA = """\
+# crm7 embedded server: rewritten by crm7 at every start (loaders/db.py).
+# The socket directory is mode 0700, owned by the server's user: only that user (and
+# root) can reach it. TCP (only when a port is opened): SCRAM passwords only.
+local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
 
 
 @dataclass(frozen=True)
@@ -57,15 +81,25 @@ class ConnectionSettings:
     password: str
     dbname: str
     origin: str  # "url", "environment" or "embedded"
+    # Every other libpq parameter CRM7_DATABASE_URL gives (sslmode, sslrootcert, options,
+    # application_name, ...), kept as given: (keyword, value) pairs.
+    parameters: tuple[tuple[str, str], ...] = ()
 
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             "PGHOST": self.host,
             "PGPORT": str(self.port),
             "PGUSER": self.user,
             "PGPASSWORD": self.password,
             "PGDATABASE": self.dbname,
         }
+        variables = _libpq_variables()
+        env.update(
+            (variables[keyword], value)
+            for keyword, value in self.parameters
+            if keyword in variables
+        )
+        return env
 
     def conninfo(self, dbname: str | None = None) -> str:
         parts = {
@@ -76,10 +110,23 @@ class ConnectionSettings:
         }
         if self.password:
             parts["password"] = self.password
+        parts.update(self.parameters)
         return " ".join(f"{key}={_quote_conninfo(value)}" for key, value in parts.items())
 
     def describe(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.dbname} ({self.origin})"
+
+
+@functools.cache
+def _libpq_variables() -> dict[str, str]:
+    """libpq's keyword -> environment variable (sslmode -> PGSSLMODE, ...), from libpq."""
+    from psycopg import pq
+
+    return {
+        option.keyword.decode(): option.envvar.decode()
+        for option in pq.Conninfo.get_defaults()
+        if option.envvar
+    }
 
 
 def _quote_conninfo(value: str) -> str:
@@ -106,6 +153,11 @@ def external_settings(environ: Mapping[str, str] | None = None) -> ConnectionSet
             password=str(parts.get("password") or pg.get("PGPASSWORD") or ""),
             dbname=str(parts.get("dbname") or pg.get("PGDATABASE") or DATABASE_NAME),
             origin="url",
+            parameters=tuple(
+                (key, str(value))
+                for key, value in parts.items()
+                if key not in _NAMED_PARAMETERS and value is not None
+            ),
         )
     if pg:
         return ConnectionSettings(
@@ -117,6 +169,9 @@ def external_settings(environ: Mapping[str, str] | None = None) -> ConnectionSet
             origin="environment",
         )
     return None
+
+
+_NAMED_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname"})
 
 
 def _pg_port(pg: Mapping[str, str]) -> int:
@@ -187,18 +242,44 @@ class EmbeddedServer:
         return "embedded_postgres" if os.geteuid() == 0 else None
 
     def socket_dir(self) -> Path:
-        # A Unix socket path is limited to ~107 bytes; deep checkouts use /tmp instead.
+        # A Unix socket path is limited to ~107 bytes; deep checkouts use a private
+        # directory in /tmp instead (mode 0700, owned by the server's user: see _start).
         if len(str(self.pgdata / ".s.PGSQL.5432")) < 100:
             return self.pgdata
         digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"crm7-{digest}"
 
+    @property
+    def password_file(self) -> Path:
+        return self.home / f".{self.pgdata.name}.password"
+
+    def _password(self) -> str:
+        """The superuser's password for TCP (a port is opened): made on first use, 0600."""
+        if self.password_file.exists():
+            return self.password_file.read_text().strip()
+        self.home.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(24)
+        descriptor = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(password + "\n")
+        return password
+
+    def socket_settings(self, dbname: str = DATABASE_NAME) -> ConnectionSettings:
+        """The superuser on the private Unix socket, also when a TCP port is open."""
+        return ConnectionSettings(
+            str(self.socket_dir()), self.port, SUPERUSER, "", dbname, "embedded"
+        )
+
+    @property
+    def port(self) -> int:
+        return self.tcp_port if self.tcp_port is not None else 5432
+
     def settings(self) -> ConnectionSettings:
         if self.tcp_port is not None:
-            host, port = "127.0.0.1", self.tcp_port
-        else:
-            host, port = str(self.socket_dir()), 5432
-        return ConnectionSettings(host, port, SUPERUSER, "", DATABASE_NAME, "embedded")
+            return ConnectionSettings(
+                "127.0.0.1", self.tcp_port, SUPERUSER, self._password(), DATABASE_NAME, "embedded"
+            )
+        return self.socket_settings()
 
     # -- lifecycle -------------------------------------------------------------
     @contextlib.contextmanager
@@ -265,30 +346,63 @@ class EmbeddedServer:
                 str(self.pgdata),
                 "-U",
                 SUPERUSER,
-                "--auth=trust",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
                 "--no-instructions",
             ],
         )
+
+    def _write_config(self) -> None:
+        """crm7.conf (settings, included last) and pg_hba.conf, as this version wants them."""
         settings = dict(SERVER_SETTINGS)
         if self.tcp_port is not None:
             settings["listen_addresses"] = "'127.0.0.1'"
-            settings["port"] = str(self.tcp_port)
-        else:
-            settings["port"] = "5432"
+        settings["port"] = str(self.port)
         settings["unix_socket_directories"] = f"'{self.socket_dir()}'"
-        with open(self.pgdata / "postgresql.conf", "a") as conf:
-            conf.write("\n# crm7 embedded server\n")
-            for key, value in settings.items():
-                conf.write(f"{key} = {value}\n")
+        lines = ["# crm7 embedded server: rewritten by crm7 at every start (loaders/db.py)"]
+        lines += [f"{key} = {value}" for key, value in settings.items()]
+        self._write_server_file(self.pgdata / CONFIG_FILE, "\n".join(lines) + "\n")
+        self._write_server_file(self.pgdata / "pg_hba.conf", PG_HBA)
+        conf = self.pgdata / "postgresql.conf"
+        include = f"include '{CONFIG_FILE}'"
+        if include not in conf.read_text().splitlines():
+            with open(conf, "a") as handle:
+                handle.write(f"\n{include}\n")
+
+    def _write_server_file(self, path: Path, text: str) -> None:
+        path.write_text(text)
+        path.chmod(0o600)
+        if (user := self._run_as()) is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _private_socket_dir(self) -> Path:
+        """The socket's directory, mode 0700 and owned by the server's user, or an error
+        when someone else holds that path."""
+        socket_dir = self.socket_dir()
+        user = self._run_as()
+        uid, gid = (pwd.getpwnam(user)[2:4]) if user else (os.geteuid(), os.getegid())
+        if socket_dir != self.pgdata:
+            with contextlib.suppress(FileExistsError):
+                socket_dir.mkdir(mode=0o700)
+            found = os.lstat(socket_dir)
+            if not stat.S_ISDIR(found.st_mode) or found.st_uid not in (uid, os.geteuid()):
+                raise DatabaseError(
+                    f"{socket_dir}, the embedded server's socket directory, belongs to "
+                    f"someone else (uid {found.st_uid}) or is not a directory: remove it, "
+                    "or use a shorter checkout path"
+                )
+            os.chown(socket_dir, uid, gid)
+        socket_dir.chmod(0o700)
+        return socket_dir
 
     def _start(self) -> None:
-        socket_dir = self.socket_dir()
-        socket_dir.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        self._private_socket_dir()
         if self._run_as():
             entry = pwd.getpwnam(self._run_as())
-            os.chown(socket_dir, entry.pw_uid, entry.pw_gid)
             self.log_file.touch()
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
         if self.tcp_port is not None and not _port_is_free(self.tcp_port):
@@ -304,7 +418,7 @@ class EmbeddedServer:
             )
 
     def _ensure_database(self) -> None:
-        settings = self.settings()
+        settings = self.socket_settings()
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -314,11 +428,23 @@ class EmbeddedServer:
                     ).fetchone()
                     if not exists:
                         conn.execute(f'create database "{DATABASE_NAME}"')
-                    return
+                    if self.tcp_port is not None:
+                        conn.execute(
+                            sql.SQL("alter role {} password {}").format(
+                                sql.Identifier(SUPERUSER), sql.Literal(self._password())
+                            )
+                        )
+                    roles = conn.execute(
+                        "select count(*) from pg_roles where rolname = any(%s)", (list(ROLES),)
+                    ).fetchone()[0]
+                break
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        if roles < len(ROLES):  # first use: the least-privilege roles (loaders.roles)
+            with psycopg.connect(settings.conninfo()) as conn:
+                create_roles(conn)
 
     def _pg_ctl(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
         return self._command("pg_ctl", ["-D", str(self.pgdata), *args], check=check)
@@ -328,7 +454,9 @@ class EmbeddedServer:
     ) -> subprocess.CompletedProcess:
         command = [str(self.bin_dir / program), *args]
         user = self._run_as()
-        kwargs = {"user": user} if user else {}
+        kwargs = {}
+        if user:  # its own group too: never root's group, nor root's supplementary groups
+            kwargs = {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
         # pg_ctl's server inherits our stdout; files, not pipes, keep it from blocking us.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             result = subprocess.run(

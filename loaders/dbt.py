@@ -18,8 +18,15 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from loaders.contracts import all_contracts
+from loaders.contracts.lineage import REGISTRY_TABLES
 from loaders.db import ConnectionSettings, connect, connection_settings, server_environment
-from loaders.load.raw_schema import ensure_all_contract_tables, ensure_contract_tables
+from loaders.errors import DatabaseError
+from loaders.load.raw_schema import (
+    RAW_SCHEMA,
+    ensure_all_contract_tables,
+    ensure_contract_tables,
+)
+from loaders.load.registry import fail_dead_loads
 from loaders.settings import dbt_send_anonymous_usage_stats, project_root
 
 if TYPE_CHECKING:
@@ -45,7 +52,33 @@ def ensure_all_raw_tables(settings: ConnectionSettings | None = None) -> None:
     also for entities no file has been loaded for yet (they are then simply empty).
     """
     with connect(settings or connection_settings()) as conn:
-        ensure_all_contract_tables(conn)
+        if not _raw_tables_complete(conn):  # DDL only when needed: dbt's role may not own raw
+            try:
+                ensure_all_contract_tables(conn)
+            except psycopg.errors.InsufficientPrivilege:
+                raise DatabaseError(
+                    "some contract's raw tables are missing and this role cannot create "
+                    "them (raw belongs to crm7_loader): run `crm7 db init` as a superuser, "
+                    "or load a file of that contract, first"
+                ) from None
+        fail_dead_loads(conn)
+
+
+def _raw_tables_complete(conn: psycopg.Connection) -> bool:
+    """Whether the registry and every contract's raw tables exist with all their columns."""
+    tables = [table for contract in all_contracts().values() for table in contract.tables]
+    wanted = {(table.name, column.name) for table in tables for column in table.columns}
+    wanted |= {(table.name, "_load_id") for table in tables}
+    wanted |= {(table.name, column.name) for table in REGISTRY_TABLES for column in table.columns}
+    existing = set(
+        conn.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = %s",
+            (RAW_SCHEMA,),
+        ).fetchall()
+    )
+    conn.rollback()
+    return wanted <= existing
 
 
 def run_dbt(arguments: list[str], settings: ConnectionSettings | None = None) -> dbtRunnerResult:
@@ -59,10 +92,11 @@ def run_dbt(arguments: list[str], settings: ConnectionSettings | None = None) ->
     if arguments and arguments[0] in DBT_DATABASE_COMMANDS:
         ensure_all_raw_tables(settings)
     extra = []
-    if "--profiles-dir" not in arguments:
-        extra += ["--profiles-dir", str(root / "profiles")]
-    if "--project-dir" not in arguments:
-        extra += ["--project-dir", str(root)]
+    if arguments and not arguments[0].startswith("-"):  # not dbt --version, dbt --help
+        if "--profiles-dir" not in arguments:
+            extra += ["--profiles-dir", str(root / "profiles")]
+        if "--project-dir" not in arguments:
+            extra += ["--project-dir", str(root)]
     saved = dict(os.environ)
     # profiles.yml reads PG* through env_var(): dbt must see this server's settings.
     os.environ.update(dbt_environment(settings))

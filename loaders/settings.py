@@ -41,7 +41,9 @@ SETTINGS: tuple[Setting, ...] = (
         "unset",
         "The PostgreSQL server and database every command uses, as a libpq URL "
         "(`postgresql://user:pass@host:port/db`) or `key=value` string; parts it leaves out "
-        "come from `PG*`, then the defaults below.",
+        "come from `PG*`, then the defaults below. Every other libpq parameter it gives "
+        "(`sslmode`, `sslrootcert`, `options`, `application_name`, ...) is kept, and passed "
+        "to psql and dbt as its `PG*` variable (`PGSSLMODE`, ...).",
     ),
     Setting(
         "PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE",

@@ -3,6 +3,7 @@
 - ``header``: which contract a file follows (read_header, FileHeader);
 - ``split``: cutting a large file into segments at record starts;
 - ``records``: streaming a file's (or a segment's) records, validated in batches;
+- ``stored_range``: dates the XSD allows but crm7 does not store, a reject per record;
 - ``rows``: a validated record element as raw-table rows;
 - ``batches``: records as COPY text per table, wherever the parsing runs;
 - ``workers``: parsing segments in forked worker processes;
@@ -10,6 +11,7 @@
 - ``registry``: the file's row in raw.loads and the locks that make concurrent loads safe;
 - ``raw_schema``: DDL of the raw tables and the registry;
 - ``pipeline``: load_file, which runs the above in one transaction per file;
+- ``run``: ``crm7 load``'s files one after another; ``stopping``: its stop signals;
 - ``validate``: the same checks with no database (``crm7 validate``).
 """
 

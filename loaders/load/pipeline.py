@@ -20,8 +20,9 @@ from psycopg import sql
 
 from loaders.contracts import Contract
 from loaders.contracts.lineage import REGISTRY_TABLES
-from loaders.errors import Crm7Error, FileRejected, SourceSystemError
+from loaders.errors import Crm7Error, DatabaseError, FileRejected, SourceSystemError
 from loaders.load.batches import MAX_REASONS, Batch, produce_batches
+from loaders.load.files import why_not_a_file
 from loaders.load.header import FileHeader, read_header
 from loaders.load.pg_copy import copy_batches
 from loaders.load.raw_schema import RAW_SCHEMA, ensure_contract_tables
@@ -38,6 +39,7 @@ from loaders.load.registry import (
     release_locks,
 )
 from loaders.load.split import plan_segments
+from loaders.load.stopping import LoadInterrupted
 from loaders.load.workers import (
     SegmentMismatch,
     batches_from_workers,
@@ -46,6 +48,12 @@ from loaders.load.workers import (
 )
 from loaders.settings import load_segment_lines, load_workers
 
+# Errors after which the session is gone, whatever the connection's state says.
+SERVER_GONE = (
+    psycopg.errors.AdminShutdown,
+    psycopg.errors.CrashShutdown,
+    psycopg.errors.CannotConnectNow,
+)
 SOURCE_SYSTEM = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -127,10 +135,13 @@ def load_file(
     path = Path(path)
     parsing = _Parsing(segment_lines=load_segment_lines(), workers=load_workers())
     started = datetime.now(UTC)
-    if not path.is_file():
-        return LoadResult(path, "failed", message=f"{path}: no such file")
-    sha256 = file_sha256(path)
-    size = path.stat().st_size
+    if (not_a_file := why_not_a_file(path)) is not None:
+        return LoadResult(path, "failed", message=not_a_file)
+    try:
+        sha256 = file_sha256(path)
+        size = path.stat().st_size
+    except OSError as error:
+        return LoadResult(path, "failed", message=f"{path}: cannot read it: {error.strerror}")
     known: LoadRow = {
         "file_name": path.name,
         "file_path": str(path.resolve()),
@@ -166,6 +177,25 @@ def load_file(
         conn.rollback()
         message = f"PostgreSQL refused a value: {str(error).strip()}"
         return _failed(conn, path, known, contract, message, None, None)
+    except LoadInterrupted as stop:
+        # Closing the connection rolls the load back on the server, whatever the COPY
+        # protocol was doing; the caller marks the row failed on a connection of its own.
+        stop.load_id, stop.file_name = known.get("load_id"), path.name
+        conn.close()
+        raise
+    except psycopg.OperationalError as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if not (conn.broken or isinstance(error, SERVER_GONE)):
+            # e.g. a statement or lock timeout: the connection still works, record it.
+            conn.rollback()
+            return _failed(conn, path, known, contract, f"PostgreSQL: {reason}", None, None)
+        # The server went away (shut down, crashed, connection cut): nothing to record on.
+        conn.close()
+        load = f" (load {known['load_id']})" if "load_id" in known else ""
+        raise DatabaseError(
+            f"{path.name}{load}: the connection to PostgreSQL was lost during the load "
+            f"({reason}); nothing of it was kept: load it again when the server is back"
+        ) from None
     finally:
         if not conn.closed and not conn.broken:
             conn.rollback()
@@ -263,7 +293,7 @@ def _stream(
             workers = min(parsing.workers, len(segments))
             if workers > 1:
                 batches = batches_from_workers(
-                    path, header, load_id, source_system, segments, workers
+                    path, header, load_id, source_system, segments, workers, (conn.fileno(),)
                 )
             else:
                 batches = prefetched(

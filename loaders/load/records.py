@@ -18,6 +18,7 @@ from loaders.contracts import Contract, Table
 from loaders.errors import FileRejected
 from loaders.load.header import FileHeader
 from loaders.load.split import WHOLE_FILE, Segment, SegmentReader
+from loaders.load.stored_range import out_of_range
 from loaders.xml_safety import SAFE_PARSER_OPTIONS, refuse_dtd, syntax_error
 
 # A namespace in Clark notation, {urn:...} or {http://...}; not a regex quantifier like {9}.
@@ -46,8 +47,24 @@ class Record:
         return etree.tostring(self.element, encoding="unicode", with_tail=False)
 
 
+# A quoted value in a validation message longer than this is cut, its length shown: a 5 MB
+# attribute must not become 5 MB of printed reasons (the record's XML is kept whole).
+ECHOED_VALUE_CHARS = 80
+# libxml2 cuts a long message itself, dropping the closing quote: then the value runs to
+# the end and its length is at least what is left.
+QUOTED_VALUE = re.compile(r"'([^']*)('|$)")  # left to right: quotes pair up in order
+
+
+def _shortened(quoted: re.Match) -> str:
+    value, closed = quoted[1], quoted[2]
+    if len(value) <= ECHOED_VALUE_CHARS:
+        return quoted[0]
+    length = f"{len(value):,} characters" if closed else f"over {len(value):,} characters"
+    return f"'{value[:ECHOED_VALUE_CHARS]}...' ({length})"
+
+
 def readable_error(message: str) -> str:
-    return CLARK.sub("", message).strip()
+    return QUOTED_VALUE.sub(_shortened, CLARK.sub("", message)).strip()
 
 
 @dataclass
@@ -143,16 +160,25 @@ def _validate_batch(holder, pending, tables, schema, contract, segment: Segment)
     if not strays and schema.validate(holder):  # the usual case: one check for the batch
         if len(tables) == 1:
             (table,) = tables.values()
-            return [
+            records = [
                 Record(number, table, element, line(element.sourceline), NO_ERRORS, segment)
                 for number, element, _ in pending
             ]
-        return [
-            Record(
-                number, tables[element.tag], element, line(element.sourceline), NO_ERRORS, segment
-            )
-            for number, element, _ in pending
-        ]
+        else:
+            records = [
+                Record(
+                    number,
+                    tables[element.tag],
+                    element,
+                    line(element.sourceline),
+                    NO_ERRORS,
+                    segment,
+                )
+                for number, element, _ in pending
+            ]
+        for record in records:
+            record.errors = _stored_range_errors(record.element, record.table, line)
+        return records
     records = []
     for number, element, is_record in pending:
         if not is_record:
@@ -164,10 +190,23 @@ def _validate_batch(holder, pending, tables, schema, contract, segment: Segment)
                 (line(entry.line), _error_path(element, entry), readable_error(entry.message))
                 for entry in schema.error_log
             ]
+        else:
+            errors = _stored_range_errors(element, tables[element.tag], line)
         records.append(
             Record(number, tables[element.tag], element, line(element.sourceline), errors, segment)
         )
     return records
+
+
+def _stored_range_errors(element, table: Table, line) -> list[tuple[int | None, str, str]]:
+    """Errors for the dates of a valid record crm7 cannot store (loaders.load.stored_range)."""
+    problems = out_of_range(element, table)
+    if not problems:
+        return NO_ERRORS
+    return [
+        (line(target.sourceline), _element_path(element, target), readable_error(message))
+        for target, message in problems
+    ]
 
 
 ERROR_ELEMENT = re.compile(r"^Element '(?:\{[^}]*\})?([^']+)'")
@@ -182,6 +221,10 @@ def _error_path(record: etree._Element, entry) -> str:
             if candidate.sourceline == entry.line and etree.QName(candidate).localname == match[1]:
                 target = candidate
                 break
+    return _element_path(record, target)
+
+
+def _element_path(record: etree._Element, target: etree._Element) -> str:
     steps = []
     node = target
     while node is not None:

@@ -164,6 +164,30 @@ def record_failure(
     return load_id
 
 
+def mark_interrupted(conn: psycopg.Connection, load_id: int, message: str) -> None:
+    """Mark failed a load stopped by a signal, unless it committed 'loaded' meanwhile."""
+    with conn.transaction():
+        conn.execute(
+            "update raw.loads set status = 'failed', finished_at = clock_timestamp(), "
+            "error_message = %s where load_id = %s and status = 'running'",
+            (message, load_id),
+        )
+
+
+def fail_dead_loads(conn: psycopg.Connection) -> None:
+    """Before a build: mark failed the 'running' loads whose loader is gone, so that a
+    killed load never holds back the newer ones (see load_window_upper_bound)."""
+    if not conn.execute("select to_regclass('raw.loads') is not null").fetchone()[0]:
+        return
+    try:
+        with conn.transaction():
+            _fail_dead_loads(conn)
+    except psycopg.errors.InsufficientPrivilege:
+        # dbt's own role (crm7_transform) cannot write raw: the next load marks them.
+        pass
+    conn.commit()
+
+
 def _fail_dead_loads(conn: psycopg.Connection) -> None:
     """Mark failed the 'running' loads whose loader is gone (its session lock is free).
 
@@ -179,6 +203,7 @@ def _fail_dead_loads(conn: psycopg.Connection) -> None:
                 select from pg_locks
                 where
                     locktype = 'advisory'
+                    and database = (select oid from pg_database where datname = current_database())
                     and classid = %s::bigint::oid
                     and objid = (loads.load_id %% 2147483647)::oid
                     and objsubid = 2

@@ -23,6 +23,7 @@ from loaders.contracts import Contract
 from loaders.settings import DEFAULT_LOAD_SEGMENT_LINES
 
 COUNT_CHUNK = 16 * 1024 * 1024
+LINE_CHUNK = 1024 * 1024  # bytes copied at a time when counting lines ahead
 LIBXML2_LINE_LIMIT = 65_535
 OPENERS = re.compile(rb"<!--|<!\[CDATA\[|<\?")
 CLOSERS = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
@@ -172,7 +173,6 @@ def _plan(mapped: mmap.mmap, contract: Contract, max_lines: int) -> list[Segment
         re.escape(etree.QName(table.tag).localname.encode()) for table in contract.records
     )
     record_tag = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(?:" + local_names + rb")[\s/>]")
-    skip_lines = re.compile(rb"(?:[^\n]*\n){%d}" % max_lines)
     ignored = _ignored_ranges(mapped, body_start)
 
     def items_between(start: int, end: int) -> int:
@@ -193,9 +193,9 @@ def _plan(mapped: mmap.mmap, contract: Contract, max_lines: int) -> list[Segment
     # that planning a large file never holds it in memory.
     while position < size:
         end = size
-        budget = skip_lines.match(mapped, position)
+        budget = _after_lines(mapped, position, max_lines)
         if budget is not None:
-            found = record_tag.search(mapped, budget.end())
+            found = record_tag.search(mapped, budget)
             while found is not None and _inside(ignored, found.start()):
                 found = record_tag.search(mapped, found.end())
             if found is not None:
@@ -222,6 +222,27 @@ def _plan(mapped: mmap.mmap, contract: Contract, max_lines: int) -> list[Segment
         _release(mapped, position, end)
         position = end
     return segments
+
+
+def _after_lines(mapped: mmap.mmap, start: int, lines: int) -> int | None:
+    """The offset just past the ``lines``-th newline from ``start``; None if the file has
+    fewer. Reads a chunk at a time and hands its pages back: a file of one long line
+    (no cut possible) is scanned with flat memory."""
+    size = len(mapped)
+    position = start
+    remaining = lines
+    while position < size:
+        end = min(position + LINE_CHUNK, size)
+        found = mapped[position:end].count(b"\n")
+        if found >= remaining:
+            offset = position
+            for _ in range(remaining):
+                offset = mapped.find(b"\n", offset, end) + 1
+            return offset
+        remaining -= found
+        _release(mapped, position, end)
+        position = end
+    return None
 
 
 def _release(mapped: mmap.mmap, start: int, end: int) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from loaders.errors import Crm7Error, FileRejected
 from loaders.load.batches import lxml_schema
+from loaders.load.files import why_not_a_file
 from loaders.load.header import read_header
 from loaders.load.records import Record, iter_record_batches
 
@@ -57,6 +58,9 @@ def validate_file(
 ) -> ValidationReport:
     report = ValidationReport(path)
     started = time.monotonic()
+    if (not_a_file := why_not_a_file(path)) is not None:
+        report.file_error = not_a_file
+        return report
     try:
         header = read_header(path)
         report.contract = header.contract.name
@@ -83,7 +87,9 @@ def validate_file(
                         report.problems.append(f"{where}: {element_path or '-'}: {message}")
     except FileRejected as error:
         report.file_error = str(error)
-    except (Crm7Error, OSError) as error:
+    except OSError as error:
+        report.file_error = f"{path}: cannot read it: {error.strerror}"
+    except Crm7Error as error:
         report.file_error = f"{path}: {error}"
     report.seconds = time.monotonic() - started
     return report

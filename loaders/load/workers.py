@@ -9,8 +9,12 @@ file again in one pass, which is always right.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
 import queue
+import signal
+import sys
 import threading
 from collections.abc import Iterator
 from multiprocessing import connection as mp_connection
@@ -20,6 +24,7 @@ from loaders.errors import Crm7Error, FileRejected
 from loaders.load.batches import Batch, produce_batches
 from loaders.load.header import FileHeader
 from loaders.load.split import Segment
+from loaders.load.stopping import STOP_SIGNALS
 
 PREFETCH_BATCHES = 8  # converted batches waiting for COPY at most: bounds memory
 
@@ -49,8 +54,45 @@ def segment_batches(
             raise SegmentMismatch(str(error)) from None
 
 
-def _worker_main(sender, path, header, load_id, source_system, segments) -> None:
-    """Entry point of a forked worker: send batches, then None, or the error."""
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when the loading process ends, however it ends (kill -9 too).
+
+    Linux: the kernel sends SIGKILL on the parent's death (PR_SET_PDEATHSIG). Elsewhere a
+    thread checks once a second that the parent is still there.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="crm7-parent-watch", daemon=True).start()
+
+
+def _worker_main(
+    sender, inherited_fds, parent, path, header, load_id, source_system, segments
+) -> None:
+    """Entry point of a forked worker: send batches, then None, or the error.
+
+    First it gives up what it inherited and must not hold: the loading process's database
+    connection (a worker holding it would keep the load's session, its transaction and
+    locks alive after the loader is killed) and the other workers' pipes.
+    """
+    _die_with_parent(parent)
+    for number in STOP_SIGNALS:  # the loading process handles them, then kills us
+        signal.signal(number, signal.SIG_IGN)
+    for fd in inherited_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     try:
         for batch in segment_batches(path, header, load_id, source_system, segments):
             sender.send(batch)
@@ -72,16 +114,31 @@ def batches_from_workers(
     source_system: str,
     segments: list[Segment],
     workers: int,
+    connection_fds: tuple[int, ...] = (),
 ) -> Iterator[Batch]:
-    """Batches from forked workers, worker k taking segments k, k+workers, ..."""
+    """Batches from forked workers, worker k taking segments k, k+workers, ...
+
+    ``connection_fds``: the loading process's database sockets, closed in each worker.
+    """
     context = multiprocessing.get_context("fork")
     receivers = []
     processes = []
+    parent = os.getpid()
     for worker in range(workers):
         receiver, sender = context.Pipe(duplex=False)
+        inherited = (*connection_fds, *(other.fileno() for other in [*receivers, receiver]))
         process = context.Process(
             target=_worker_main,
-            args=(sender, path, header, load_id, source_system, segments[worker::workers]),
+            args=(
+                sender,
+                inherited,
+                parent,
+                path,
+                header,
+                load_id,
+                source_system,
+                segments[worker::workers],
+            ),
             daemon=True,
         )
         process.start()
@@ -107,7 +164,7 @@ def batches_from_workers(
     finally:
         for process in processes:
             if process.is_alive():
-                process.terminate()
+                process.kill()  # they ignore SIGTERM (STOP_SIGNALS)
             process.join()
         for receiver in receivers:
             receiver.close()

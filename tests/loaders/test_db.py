@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from conftest import FIXTURES, ROOT, run_crm7
 
-from loaders.db import EmbeddedServer, external_settings, free_tcp_port
+from loaders.db import EmbeddedServer, connect, external_settings, free_tcp_port
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -84,24 +84,25 @@ def test_commands_start_the_embedded_server_on_first_use(project):
     assert EmbeddedServer(project).is_running()
 
 
-def _loaded_files(port: int) -> list[str]:
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="crm7") as conn:
+def _loaded_files(server: EmbeddedServer) -> list[str]:
+    with psycopg.connect(server.settings().conninfo()) as conn:
         return [row[0] for row in conn.execute("select file_name from raw.loads order by load_id")]
 
 
 def test_pg_variables_select_an_existing_server_over_tcp(project, tcp_server):
-    _server, port = tcp_server
+    server, port = tcp_server
     env = clean_env(
         CRM7_PROJECT_DIR=str(project),
         PGHOST="127.0.0.1",
         PGPORT=str(port),
         PGUSER="postgres",
+        PGPASSWORD=server.settings().password,
         PGDATABASE="crm7",
     )
 
     loaded = run_crm7("load", str(FIXTURES / "contractors-3_valid.xml"), env=env)
     assert loaded.returncode == 0, loaded.stderr
-    assert _loaded_files(port) == ["contractors-3_valid.xml"]
+    assert _loaded_files(server) == ["contractors-3_valid.xml"]
     assert not (project / ".crm7").exists(), "no embedded server is created when one is named"
 
     status = run_crm7("db", "status", env=env)
@@ -111,13 +112,13 @@ def test_pg_variables_select_an_existing_server_over_tcp(project, tcp_server):
 
 
 def test_database_url_selects_an_existing_server(project, tcp_server):
-    _server, port = tcp_server
-    url = f"postgresql://postgres@127.0.0.1:{port}/crm7"
+    server, port = tcp_server
+    url = f"postgresql://postgres:{server.settings().password}@127.0.0.1:{port}/crm7"
     env = clean_env(CRM7_PROJECT_DIR=str(project), CRM7_DATABASE_URL=url)
 
     loaded = run_crm7("load", str(FIXTURES / "contractors-2_rejects.xml"), env=env)
     assert loaded.returncode == 0, loaded.stderr
-    assert _loaded_files(port) == ["contractors-2_rejects.xml"]
+    assert _loaded_files(server) == ["contractors-2_rejects.xml"]
     exports = run_crm7("db", "env", env=env)
     assert f"export PGPORT={port}" in exports.stdout and "export PGHOST=127.0.0.1" in exports.stdout
 
@@ -151,3 +152,47 @@ def test_external_settings_resolution_order():
         "x",
         "environment",
     )
+
+
+def test_database_url_keeps_every_libpq_parameter(project, tcp_server):
+    server, port = tcp_server
+    password = server.settings().password
+    base = f"postgresql://postgres:{password}@127.0.0.1:{port}/crm7"
+    named = external_settings(
+        {"CRM7_DATABASE_URL": f"{base}?application_name=crm7-probe&options=-c%20work_mem%3D7MB"}
+    )
+    with connect(named) as conn:
+        assert conn.execute("show application_name").fetchone() == ("crm7-probe",)
+        assert conn.execute("show work_mem").fetchone() == ("7MB",)
+    assert named.env()["PGAPPNAME"] == "crm7-probe"  # psql and dbt get them too
+    assert named.env()["PGOPTIONS"] == "-c work_mem=7MB"
+
+    # The server speaks no TLS: a URL that requires it must fail, never fall back.
+    env = clean_env(
+        CRM7_PROJECT_DIR=str(project),
+        CRM7_DATABASE_URL=f"{base}?sslmode=verify-full&sslrootcert=/nonexistent/root.crt",
+    )
+    refused = run_crm7("load", str(FIXTURES / "contractors-3_valid.xml"), env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("crm7: cannot connect to PostgreSQL"), refused.stderr
+    assert "root.crt" in refused.stderr or "SSL" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    with connect(server.settings()) as conn:
+        assert conn.execute("select to_regclass('raw.loads')").fetchone() == (None,)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"PGPORT": "notanumber"}, "crm7: PGPORT: 'notanumber' is not a port number (1-65535)"),
+        (
+            {"CRM7_DATABASE_URL": "postgresql://u@db.example:abc/crm"},
+            "crm7: CRM7_DATABASE_URL: 'abc' is not a port number (1-65535)",
+        ),
+    ],
+)
+def test_a_port_that_is_not_a_number_is_one_line(project, variables, message):
+    env = clean_env(CRM7_PROJECT_DIR=str(project), **variables)
+    result = run_crm7("load", str(FIXTURES / "contractors-3_valid.xml"), env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [message]

@@ -594,3 +594,45 @@ def test_exports_in_polish_legacy_encodings_load_as_text(conn, tmp_path, monkeyp
     assert result.status == "loaded", result.message
     assert query(conn, "select distinct name from raw.contractors") == [(name,)]
     assert scalar(conn, "select count(*) from raw.contractors") == 3000
+
+
+def test_a_date_postgresql_cannot_store_is_a_reject_not_a_failed_file(conn, tmp_path):
+    far = "<sourceUpdatedAt>300000-01-01T00:00:00Z</sourceUpdatedAt>"
+    before = "<sourceUpdatedAt>-5000-01-01T00:00:00Z</sourceUpdatedAt>"
+    path = tmp_path / "far-dates.xml"
+    path.write_text(
+        contractors_xml(
+            record("K1"),
+            f"  <contractor>\n    <sourceRecordId>K2</sourceRecordId>\n    {far}\n"
+            "    <name>X</name>\n  </contractor>\n",
+            f"  <contractor><sourceRecordId>K3</sourceRecordId>{before}<name>Y</name></contractor>\n",
+        )
+    )
+    result = load_file(conn, path)
+    assert (result.status, result.records_loaded, result.records_rejected) == ("loaded", 1, 2)
+    rejects = query(conn, "select source_line, path, reason from raw.rejects order by record_no")
+    assert rejects[0] == (
+        4,
+        "contractor/sourceUpdatedAt",
+        "line 6: Element 'sourceUpdatedAt': '300000-01-01T00:00:00Z': "
+        "year 300000 is outside 0001 to 9999, the years crm7 stores.",
+    )
+    assert rejects[1][0] == 9 and "year -5000 is outside" in rejects[1][2]
+
+    from loaders.load.validate import validate_file
+
+    report = validate_file(path)
+    assert (report.records, report.invalid) == (3, 2)
+    assert report.problems[0].startswith("far-dates.xml:6: contractor/sourceUpdatedAt: Element")
+
+
+def test_a_huge_invalid_value_is_echoed_shortened_with_its_length(conn, tmp_path):
+    path = tmp_path / "huge.xml"
+    path.write_text(contractors_xml(record("K1", nip="9" * 100_000)))
+    result = load_file(conn, path)
+    assert result.records_rejected == 1
+    reason = scalar(conn, "select reason from raw.rejects")
+    assert len(reason) < 500
+    # libxml2 itself cuts the message at 64 KB: the length shown is then a lower bound.
+    assert "'" + "9" * 80 + "...' (over 6" in reason
+    assert len(result.summary()) < 1000

@@ -68,3 +68,36 @@ def test_record_tags_in_comments_and_cdata_are_not_cut_points(tmp_path):
         assert data[segment.start - 3 : segment.start] != b"-->"
         assert data[segment.start :].startswith(b"<contractor>\n    <sourceRecordId>")
     assert sum(segment.expected_items for segment in segments) == 400
+
+
+def test_lines_are_counted_ahead_a_chunk_at_a_time(tmp_path, monkeypatch):
+    import mmap
+
+    from loaders.load import split
+
+    monkeypatch.setattr(split, "LINE_CHUNK", 7)  # many chunk boundaries, some mid-line
+    data = b"".join(b"x" * (n % 5) + b"\n" for n in range(100)) + b"tail without newline"
+    path = tmp_path / "lines.bin"
+    path.write_bytes(data)
+    with (
+        open(path, "rb") as handle,
+        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+    ):
+        for start in (0, 3, 50):
+            for lines in (1, 2, 13, 40):
+                expected = start
+                for _ in range(lines):
+                    expected = data.index(b"\n", expected) + 1
+                assert split._after_lines(mapped, start, lines) == expected
+        assert split._after_lines(mapped, 0, 101) is None
+
+
+def test_a_file_on_one_line_is_one_segment(tmp_path):
+    from loaders.load.header import read_header
+
+    multi = write_file(tmp_path / "multi.xml", 500, "erp")
+    one_line = tmp_path / "one-line.xml"
+    one_line.write_bytes(multi.read_bytes().replace(b"\n", b""))
+    header = read_header(one_line)
+    assert plan_segments(one_line, header.contract, 100) == [WHOLE_FILE]
+    assert len(plan_segments(multi, header.contract, 100)) > 10
