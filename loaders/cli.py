@@ -173,6 +173,35 @@ def cmd_convert_ksef(args: argparse.Namespace) -> int:
     return 0
 
 
+def _conversion_failed(error: Exception, output: object) -> int:
+    print(f"crm7: {error}", file=sys.stderr)
+    print(f"crm7: nothing written to {output}", file=sys.stderr)
+    return 1
+
+
+def cmd_convert_jpk(args: argparse.Namespace) -> int:
+    from loaders.convert.jpk import convert_files
+    from loaders.errors import ConversionError, FileRejected
+
+    try:
+        result = convert_files(args.paths, args.output, source_system=args.source_system)
+    except (ConversionError, FileRejected) as error:
+        return _conversion_failed(error, args.output)
+    except OSError as error:
+        print(f"crm7: {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    for note in result.notes:
+        print(f"note: {note}")
+    structures = ", ".join(f"{count} {name}" for name, count in sorted(result.structures.items()))
+    for name, records in result.written.items():
+        print(f"{Path(args.output) / name}: {records} records")
+    print(
+        f"converted {structures}; source system {args.source_system}"
+        + (f", {len(result.notes)} notes above" if result.notes else "")
+    )
+    return 0
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from loaders.contracts import all_contracts
 
@@ -309,6 +338,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="sourceSystem written on the output's root (default ksef)",
     )
     ksef.set_defaults(func=cmd_convert_ksef)
+
+    jpk = formats.add_parser(
+        "jpk",
+        help="JPK files (V7M/V7K, FA, MAG; by namespace) into contractors, invoices and "
+        "warehouse-documents files",
+    )
+    jpk.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    jpk.add_argument("--output", "-o", required=True, metavar="DIR", help="folder to write to")
+    jpk.add_argument(
+        "--source-system",
+        default="jpk",
+        metavar="NAME",
+        help="sourceSystem written on the outputs' roots (default jpk)",
+    )
+    jpk.set_defaults(func=cmd_convert_jpk)
 
     contract = sub.add_parser("contract", help="the published XML contracts")
     contract.add_argument("action", choices=["docs", "list", "sources"])
