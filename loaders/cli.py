@@ -179,8 +179,12 @@ def _conversion_failed(error: Exception, output: object) -> int:
     return 1
 
 
-def cmd_convert_jpk(args: argparse.Namespace) -> int:
-    from loaders.convert.jpk import convert_files
+def cmd_convert_folder(args: argparse.Namespace) -> int:
+    """crm7 convert jpk / edipp: files into one contract file per contract in a folder."""
+    if args.format == "jpk":
+        from loaders.convert.jpk import convert_files
+    else:
+        from loaders.convert.edipp import convert_files
     from loaders.errors import ConversionError, FileRejected
 
     try:
@@ -192,11 +196,14 @@ def cmd_convert_jpk(args: argparse.Namespace) -> int:
         return 1
     for note in result.notes:
         print(f"note: {note}")
-    structures = ", ".join(f"{count} {name}" for name, count in sorted(result.structures.items()))
     for name, records in result.written.items():
         print(f"{Path(args.output) / name}: {records} records")
+    structures = ", ".join(
+        f"{count} {name}" for name, count in sorted(getattr(result, "structures", {}).items())
+    )
     print(
-        f"converted {structures}; source system {args.source_system}"
+        (f"converted {structures}; " if structures else "converted; ")
+        + f"source system {args.source_system}"
         + (f", {len(result.notes)} notes above" if result.notes else "")
     )
     return 0
@@ -352,7 +359,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="sourceSystem written on the outputs' roots (default jpk)",
     )
-    jpk.set_defaults(func=cmd_convert_jpk)
+    jpk.set_defaults(func=cmd_convert_folder)
+
+    edipp = formats.add_parser(
+        "edipp",
+        help="EDI++ (.epp) exports of Subiekt, Rewizor and others into contractors, products, "
+        "prices, invoices and warehouse-documents files",
+    )
+    edipp.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    edipp.add_argument("--output", "-o", required=True, metavar="DIR", help="folder to write to")
+    edipp.add_argument(
+        "--source-system",
+        default="edipp",
+        metavar="NAME",
+        help="sourceSystem written on the outputs' roots (default edipp; e.g. subiekt)",
+    )
+    edipp.set_defaults(func=cmd_convert_folder)
 
     contract = sub.add_parser("contract", help="the published XML contracts")
     contract.add_argument("action", choices=["docs", "list", "sources"])
