@@ -235,6 +235,8 @@ class _File:
         self.notes: list[str] = []
         self._noted: set[str] = set()
         self.seen_ids: dict[str, int] = {}
+        self._parent: etree._Element | None = None
+        self._children: dict[str, etree._Element] = {}
 
     def tag(self, name: str) -> str:
         return f"{{{self.namespace}}}{name}"
@@ -249,12 +251,15 @@ class _File:
         return JpkConversionError(str(self.path), name, message, line)
 
     def child(self, parent: etree._Element, name: str) -> etree._Element | None:
-        found = parent.find(self.tag(name))
-        if found is None:  # etd: elements (Podmiot1) are in the base types' namespace
+        """The first child named ``name`` (local name: JPK mixes its own and the etd:
+        namespace), from a map of the parent's children built once per parent."""
+        if parent is not self._parent:
+            children: dict[str, etree._Element] = {}
             for child in parent:
-                if etree.QName(child).localname == name:
-                    return child
-        return found
+                if isinstance(child.tag, str):
+                    children.setdefault(child.tag.rpartition("}")[2], child)
+            self._parent, self._children = parent, children
+        return self._children.get(name)
 
     def text(self, parent: etree._Element, name: str, required: bool = False) -> str | None:
         found = self.child(parent, name)

@@ -66,13 +66,21 @@ def max_length(target: Target, path: str) -> int | None:
 
 def text_value(value: object) -> str:
     """A value as the contract writes it: decimals in plain notation, dates ISO."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
-    return FORBIDDEN_CHARACTERS.sub(" ", str(value))
+    return str(value)
+
+
+def escaped(text: str) -> str:
+    if "&" in text or "<" in text or ">" in text or '"' in text:
+        return text.translate(ESCAPES)
+    return text
 
 
 def _serialise(items: list, depth: int, out: list[str]) -> None:
@@ -84,16 +92,14 @@ def _serialise(items: list, depth: int, out: list[str]) -> None:
         attributes = ""
         if len(item) > 2:
             attributes = "".join(
-                f' {key}="{text_value(val).translate(ESCAPES)}"' for key, val in item[2].items()
+                f' {key}="{escaped(text_value(val))}"' for key, val in item[2].items()
             )
         if isinstance(value, list):
             out.append(f"{pad}<{name}{attributes}>\n")
             _serialise(value, depth + 1, out)
             out.append(f"{pad}</{name}>\n")
         else:
-            out.append(
-                f"{pad}<{name}{attributes}>{text_value(value).translate(ESCAPES)}</{name}>\n"
-            )
+            out.append(f"{pad}<{name}{attributes}>{escaped(text_value(value))}</{name}>\n")
 
 
 def serialise(record: str, items: list, depth: int = 1) -> str:
@@ -101,7 +107,10 @@ def serialise(record: str, items: list, depth: int = 1) -> str:
     out = [f"{'  ' * depth}<{record}>\n"]
     _serialise(items, depth + 1, out)
     out.append(f"{'  ' * depth}</{record}>\n")
-    return "".join(out)
+    text = "".join(out)
+    if FORBIDDEN_CHARACTERS.search(text):  # once per record: tags never hold them
+        text = FORBIDDEN_CHARACTERS.sub(" ", text)
+    return text
 
 
 class ContractFile:
@@ -121,7 +130,7 @@ class ContractFile:
         self._handle.write(
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<{target.root} xmlns="{target.namespace}" '
-            f'sourceSystem="{text_value(source_system).translate(ESCAPES)}">\n'
+            f'sourceSystem="{escaped(source_system)}">\n'
         )
 
     def write(self, items: list) -> None:

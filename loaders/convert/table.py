@@ -78,27 +78,29 @@ class FieldRule:
     documentation: str
 
 
-def _check(simple_type: Any) -> Callable[[str], bool]:
+def _check(simple_type: Any, kind: str) -> Callable[[str], bool]:
+    """A fast test of what the simple type takes: its patterns (compiled by xmlschema),
+    lengths and enumeration; xmlschema itself only for a kind it does not cover."""
     patterns = []
     node = simple_type
     while node is not None and hasattr(node, "patterns"):
         if node.patterns:
-            patterns.extend(node.patterns.patterns)
+            patterns.extend(pattern.match for pattern in node.patterns.patterns)
         node = getattr(node, "base_type", None)
-    max_length = getattr(simple_type, "max_length", None)
+    max_length = getattr(simple_type, "max_length", None) or 1 << 30
     min_length = getattr(simple_type, "min_length", None) or 0
-    enumeration = set(getattr(simple_type, "enumeration", None) or ())
+    enumeration = frozenset(getattr(simple_type, "enumeration", None) or ())
+    simple = kind == "string" or patterns
 
     def check(value: str) -> bool:
-        if max_length is not None and len(value) > max_length:
-            return False
-        if len(value) < min_length:
+        if not min_length <= len(value) <= max_length:
             return False
         if enumeration and value not in enumeration:
             return False
-        return all(pattern.match(value) for pattern in patterns) or (
-            not patterns and bool(simple_type.text_is_valid(value))
-        )
+        for match in patterns:
+            if match(value) is None:
+                return False
+        return True if simple else bool(simple_type.text_is_valid(value))
 
     return check
 
@@ -128,7 +130,7 @@ def field_rules(target: Target) -> tuple[FieldRule, ...]:
                         path,
                         required and child.min_occurs > 0,
                         kind,
-                        _check(simple),
+                        _check(simple, kind),
                         _documentation(child),
                     )
                 )
@@ -376,6 +378,7 @@ class _Mapper:
     def __init__(self, profile: Profile, path: Path, headers: list[str], notes: list[str]):
         self.profile = profile
         self.rules = {rule.path: rule for rule in field_rules(profile.target)}
+        self.plan = self._plan()
         self.columns: dict[str, str] = {}
         by_name = {header: header for header in headers}
         by_normal = {normalised(header): header for header in headers}
@@ -458,6 +461,19 @@ class _Mapper:
             value = text
         return value
 
+    def _plan(self) -> list[tuple[str, list[str]]]:
+        """The record's fields in XSD order: (name, []) or (group, its child paths)."""
+        plan: list[tuple[str, list[str]]] = []
+        for rule in self.rules.values():
+            if "/" in rule.path:
+                group = rule.path.split("/", 1)[0]
+                if not plan or plan[-1][0] != group or not plan[-1][1]:
+                    plan.append((group, []))
+                plan[-1][1].append(rule.path)
+            else:
+                plan.append((rule.path, []))
+        return plan
+
     def record(self, row: dict[str, str]) -> list:
         values: dict[str, str] = {}
         for source in self.profile.sources:
@@ -471,44 +487,28 @@ class _Mapper:
                         values[f"{prefix}{name}"] = part
                 continue
             values[source.path] = value
+        rules = self.rules
         for path, value in values.items():
-            rule = self.rules.get(path)
-            if rule is not None and not rule.check(value):
-                column = self.columns.get(path, path)
-                raise RowError(column, f"{value!r} is not what {path} takes")
+            if not rules[path].check(value):
+                raise RowError(self.columns.get(path, path), f"{value!r} is not what {path} takes")
         items: list = []
-        groups: dict[str, list] = {}
-        for rule in self.rules.values():
-            if "/" in rule.path:
-                group, name = rule.path.split("/", 1)
-                if rule.path in values:
-                    groups.setdefault(group, []).append((name, values[rule.path]))
+        for name, children in self.plan:
+            if not children:
+                if name in values:
+                    items.append((name, values[name]))
+                elif rules[name].required:
+                    raise RowError(self.columns.get(name, name), f"{name} is empty")
                 continue
-            if rule.path in values:
-                items.append((rule.path, values[rule.path]))
-            elif rule.required:
-                raise RowError(self.columns.get(rule.path, rule.path), f"{rule.path} is empty")
-        order = [rule.path.split("/")[0] for rule in self.rules.values()]
-        for group, children in groups.items():
-            required = [
-                r.path.split("/", 1)[1]
-                for r in self.rules.values()
-                if r.path.startswith(f"{group}/") and r.required
+            given = [(path.split("/", 1)[1], values[path]) for path in children if path in values]
+            if not given:
+                continue
+            missing = [
+                p.split("/", 1)[1] for p in children if rules[p].required and p not in values
             ]
-            present = {name for name, _v in children}
-            if any(name not in present for name in required):
-                missing = [name for name in required if name not in present]
-                raise RowError(group, f"{group} given without {', '.join(missing)}")
-            item = (group, children, DEFAULT_ATTRIBUTES.get(group, {}))
-            position = next(
-                (
-                    i
-                    for i, (name, *_rest) in enumerate(items)
-                    if order.index(name) > order.index(group)
-                ),
-                len(items),
-            )
-            items.insert(position, item if item[2] else item[:2])
+            if missing:
+                raise RowError(name, f"{name} given without {', '.join(missing)}")
+            attributes = DEFAULT_ATTRIBUTES.get(name)
+            items.append((name, given, attributes) if attributes else (name, given))
         return items
 
 
@@ -538,7 +538,7 @@ def convert_table(
                 if mapper is None:
                     mapper = _Mapper(profile, path, [str(c) for c in chunk.columns], result.notes)
                 headers = [str(c) for c in chunk.columns]
-                for values in chunk.itertuples(index=False, name=None):
+                for values in chunk.to_numpy(dtype=object, na_value="").tolist():
                     row_number += 1
                     row = dict(zip(headers, values, strict=True))
                     try:
