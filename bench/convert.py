@@ -87,7 +87,7 @@ def write_jpk(path: Path, rows: int) -> Path:
     return path
 
 
-def _epp_header(n: int, nip: str) -> str:
+def _epp_header(n: int, nip: str, contractors: int) -> str:
     fields = [""] * 62
     values = {
         1: '"FS"',
@@ -133,7 +133,7 @@ def _epp_line(number: int, code: str, net: str, vat: str, gross: str, rate: str)
     )
 
 
-def write_epp(path: Path, documents: int) -> Path:
+def write_epp(path: Path, documents: int, contractors: int = 1000) -> Path:
     info = (
         '"1.11",3,1250,"bench","BENCH","Bench","Hurtownia Bench Sp. z o.o.","Łódź","90-001",'
         '"ul. Zmyślona 7","7253582585","MAG","Główny","",,1,20260101000000,20260131000000,'
@@ -144,7 +144,7 @@ def write_epp(path: Path, documents: int) -> Path:
         batch = []
         for n in range(documents):
             batch.append(
-                f"[NAGLOWEK]\r\n{_epp_header(n, nip_for(n % 1000))}\r\n\r\n[ZAWARTOSC]\r\n"
+                f"[NAGLOWEK]\r\n{_epp_header(n, nip_for(n % contractors), contractors)}\r\n\r\n[ZAWARTOSC]\r\n"
                 f"{_epp_line(1, 'KAWA', '200.0000', '46.0000', '246.0000', '23.0000')}\r\n"
                 f"{_epp_line(2, 'KSIAZKA', '60.0000', '3.0000', '63.0000', '5.0000')}\r\n\r\n"
             )
@@ -153,7 +153,7 @@ def write_epp(path: Path, documents: int) -> Path:
                 batch.clear()
         handle.write("".join(batch))
         handle.write('[NAGLOWEK]\r\n"KONTRAHENCI"\r\n\r\n[ZAWARTOSC]\r\n')
-        for k in range(1000):
+        for k in range(contractors):
             handle.write(
                 f'0,"K{k}","Firma {k}","Firma {k} Sp. z o.o.","Łódź","90-001","ul. Długa 1",'
                 f'"{nip_for(k)}",,,,,,,,,,,,,,,,,,,,"Polska","PL",0,"PL"\r\n'
