@@ -130,6 +130,7 @@ SKIPPED_DOCUMENTS = {"ZD", "ZK", "KP", "KW", "BP", "BW", "RLS", "RLZ", "RF", "PR
 SYMBOLS = {"zw": "zw", "oo": "oo", "ex": "0 EX", "ue": "0 WDT", "npo": "np I"}
 NEGATIVE_RATES = {"-1": "zw", "-2": "0 EX", "-3": "0 WDT", "-4": "np I", "-5": "oo"}
 BLOCK_FIELDS = {"KONTRAHENCI": (31, 30), "TOWARY": (42,), "CENNIK": (7,), "PRZYCZYNYKOREKT": (3,)}
+EMPTY_QUOTED = re.compile(r'(^|,)""(,|$)')
 GROSZ = Decimal("0.01")
 ZERO = Decimal("0.00")
 NO_NAME = "(brak nazwy)"
@@ -270,7 +271,7 @@ class _File:
                 raise self.error(number, None, "no [INFO] label at the start: not an EDI++ file")
             fields = next(csv.reader([text], doublequote=True, strict=False))
             values: list[str | None] = [value if value != "" else None for value in fields]
-            if re.search(r'(^|,)""(,|$)', text):
+            if '""' in text and EMPTY_QUOTED.search(text):
                 self.note_once("empty", 'empty texts written "" read as empty')
             yield section, _Record(number, values, stripped.startswith('"'))
 

@@ -83,23 +83,31 @@ def escaped(text: str) -> str:
     return text
 
 
+PADS = tuple("  " * depth for depth in range(12))
+TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
 def _serialise(items: list, depth: int, out: list[str]) -> None:
-    pad = "  " * depth
+    pad = PADS[depth]
     for item in items:
-        name, value = item[0], item[1]
+        value = item[1]
         if value is None:
             continue
+        name = item[0]
         attributes = ""
         if len(item) > 2:
             attributes = "".join(
                 f' {key}="{escaped(text_value(val))}"' for key, val in item[2].items()
             )
-        if isinstance(value, list):
+        if value.__class__ is list:
             out.append(f"{pad}<{name}{attributes}>\n")
             _serialise(value, depth + 1, out)
             out.append(f"{pad}</{name}>\n")
-        else:
-            out.append(f"{pad}<{name}{attributes}>{escaped(text_value(value))}</{name}>\n")
+            continue
+        text = value if value.__class__ is str else text_value(value)
+        if "&" in text or "<" in text or ">" in text:
+            text = text.translate(TEXT_ESCAPES)
+        out.append(f"{pad}<{name}{attributes}>{text}</{name}>\n")
 
 
 def serialise(record: str, items: list, depth: int = 1) -> str:
