@@ -186,6 +186,81 @@ def cmd_convert_ksef(args: argparse.Namespace) -> int:
     return 0
 
 
+def _conversion_failed(error: Exception, output: object) -> int:
+    print(f"crm7: {error}", file=sys.stderr)
+    print(f"crm7: nothing written to {output}", file=sys.stderr)
+    return 1
+
+
+def cmd_convert_folder(args: argparse.Namespace) -> int:
+    """crm7 convert jpk / edipp: files into one contract file per contract in a folder."""
+    if args.format == "jpk":
+        from loaders.convert.jpk import convert_files
+    else:
+        from loaders.convert.edipp import convert_files
+    from loaders.errors import ConversionError, FileRejected
+
+    try:
+        result = convert_files(args.paths, args.output, source_system=args.source_system)
+    except (ConversionError, FileRejected) as error:
+        return _conversion_failed(error, args.output)
+    except OSError as error:
+        print(f"crm7: {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    for note in result.notes:
+        print(f"note: {note}")
+    for name, records in result.written.items():
+        print(f"{Path(args.output) / name}: {records} records")
+    structures = ", ".join(
+        f"{count} {name}" for name, count in sorted(getattr(result, "structures", {}).items())
+    )
+    print(
+        (f"converted {structures}; " if structures else "converted; ")
+        + f"source system {args.source_system}"
+        + (f", {len(result.notes)} notes above" if result.notes else "")
+    )
+    return 0
+
+
+def cmd_convert_table(args: argparse.Namespace) -> int:
+    from loaders.convert.table import convert_table, suggest_profile
+    from loaders.errors import ConversionError
+
+    try:
+        if args.suggest:
+            print(suggest_profile(args.paths[0], args.contract), end="")
+            return 0
+        if not args.profile or (not args.output and args.preview is None):
+            print(
+                "crm7: convert table needs --profile and --output (or --preview N)", file=sys.stderr
+            )
+            return 2
+        result = convert_table(
+            args.paths,
+            args.profile,
+            args.output or "preview.xml",
+            source_system=args.source_system,
+            preview=args.preview,
+        )
+    except ConversionError as error:
+        return _conversion_failed(error, args.output or "the output")
+    except OSError as error:
+        print(f"crm7: {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    for note in result.notes:
+        print(f"note: {note}")
+    if args.preview is not None:
+        return 0
+    print(f"{result.output}: {result.records} records, source system {args.source_system}")
+    if result.errors:
+        print(
+            f"crm7: {result.errors} rows could not be mapped: listed in {result.error_file}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from loaders.contracts import all_contracts
 
@@ -334,6 +409,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="sourceSystem written on the output's root (default ksef)",
     )
     ksef.set_defaults(func=cmd_convert_ksef)
+
+    jpk = formats.add_parser(
+        "jpk",
+        help="JPK files (V7M/V7K, FA, MAG; by namespace) into contractors, invoices and "
+        "warehouse-documents files",
+    )
+    jpk.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    jpk.add_argument("--output", "-o", required=True, metavar="DIR", help="folder to write to")
+    jpk.add_argument(
+        "--source-system",
+        default="jpk",
+        metavar="NAME",
+        help="sourceSystem written on the outputs' roots (default jpk)",
+    )
+    jpk.set_defaults(func=cmd_convert_folder)
+
+    edipp = formats.add_parser(
+        "edipp",
+        help="EDI++ (.epp) exports of Subiekt, Rewizor and others into contractors, products, "
+        "prices, invoices and warehouse-documents files",
+    )
+    edipp.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    edipp.add_argument("--output", "-o", required=True, metavar="DIR", help="folder to write to")
+    edipp.add_argument(
+        "--source-system",
+        default="edipp",
+        metavar="NAME",
+        help="sourceSystem written on the outputs' roots (default edipp; e.g. subiekt)",
+    )
+    edipp.set_defaults(func=cmd_convert_folder)
+
+    table = formats.add_parser(
+        "table",
+        help="CSV / XLSX files into one contract file (contractors, products) by a YAML profile",
+    )
+    table.add_argument("paths", nargs="+", metavar="FILE.csv|FILE.xlsx")
+    table.add_argument("--profile", "-p", metavar="PROFILE.yml", help="the mapping profile")
+    table.add_argument("--output", "-o", metavar="OUT.xml", help="file to write")
+    table.add_argument(
+        "--source-system", default="table", metavar="NAME", help="sourceSystem (default table)"
+    )
+    table.add_argument(
+        "--preview", type=int, metavar="N", help="print the first N mapped records, write nothing"
+    )
+    table.add_argument(
+        "--suggest",
+        action="store_true",
+        help="print a draft profile for the file's headers (every mapping a marked guess)",
+    )
+    table.add_argument(
+        "--contract",
+        default="contractors",
+        choices=["contractors", "products"],
+        help="the contract --suggest drafts a profile for (default contractors)",
+    )
+    table.set_defaults(func=cmd_convert_table)
 
     contract = sub.add_parser("contract", help="the published XML contracts")
     contract.add_argument("action", choices=["docs", "list", "sources"])

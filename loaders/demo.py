@@ -236,6 +236,31 @@ def _report_invoices(settings: ConnectionSettings) -> None:
     print("   invoice checks failing (rows in audit.*): " + (", ".join(failing) or "none"))
 
 
+CONVERTED_EXAMPLE = "converters/subiekt_export.epp"
+
+
+def _converted_step(settings: ConnectionSettings, conn, root, number: int) -> bool:
+    """A Subiekt-style EDI++ export: crm7 convert edipp, then load what it wrote."""
+    import tempfile
+    from pathlib import Path
+
+    from loaders.convert.edipp import convert_files
+
+    print(f"\n== {number}. A Subiekt EDI++ export, converted (crm7 convert edipp) and loaded ==")
+    with tempfile.TemporaryDirectory(prefix="crm7-demo-") as folder:
+        result = convert_files([root / "examples" / CONVERTED_EXAMPLE], folder, "subiekt")
+        print(
+            "   convert: "
+            + ", ".join(f"{name} {count}" for name, count in result.written.items())
+            + f" ({len(result.notes)} notes)"
+        )
+        for name in ("contractors.xml", "products.xml", "invoices.xml"):
+            print("   load " + load_file(conn, Path(folder) / name).summary())
+    ok = _build(settings)
+    _report_invoices(settings)
+    return ok
+
+
 def run_demo() -> int:
     root = project_root()
     server = connection_settings(root)
@@ -249,6 +274,8 @@ def run_demo() -> int:
                 print("   load " + load_file(conn, root / "examples" / name).summary())
             ok = _build(settings) and ok
             _report(settings, files)
+
+        ok = _converted_step(settings, conn, root, len(STEPS) + 1) and ok
 
     print(
         "\n== Where to look ==\n"

@@ -43,8 +43,12 @@ class SourceSystemError(Crm7Error):
     """The source system of a file is missing or contradicts the command line."""
 
 
-class KsefConversionError(Crm7Error):
-    """A KSeF e-invoice cannot be converted to the invoices contract: names file and element."""
+class ConversionError(Crm7Error):
+    """An input of ``crm7 convert`` cannot be converted: names file, line (or row) and field.
+
+    Raised before anything is written: a converter writes its outputs only when every
+    input converted.
+    """
 
     def __init__(self, path: str, element: str | None, message: str, line: int | None = None):
         self.path = path
@@ -53,6 +57,22 @@ class KsefConversionError(Crm7Error):
         self.line = line
         where = path if line is None else f"{path}:{line}"
         super().__init__(f"{where}: {element}: {message}" if element else f"{where}: {message}")
+
+
+class KsefConversionError(ConversionError):
+    """A KSeF e-invoice cannot be converted to the invoices contract: names file and element."""
+
+
+class JpkConversionError(ConversionError):
+    """A JPK file (V7M/V7K, FA, MAG) cannot be converted: names file, line and element."""
+
+
+class EdippConversionError(ConversionError):
+    """An EDI++ (.epp) file cannot be converted: names file, line and field."""
+
+
+class TableConversionError(ConversionError):
+    """A CSV/XLSX file or its profile cannot be used at all: names file, row and column."""
 
 
 class CheckCouldNotRun(Crm7Error):

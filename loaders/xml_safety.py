@@ -5,13 +5,15 @@ resolution, DTD loading and network access off), and a document that declares a 
 all is refused before its first element is read: that is where entity bombs and external
 entities live, and neither a data contract nor an e-invoice has any use for them.
 
-The loader's reader, the contract docs' example reader and the converters (KSeF today,
-EDI++, JPK later) all read through this module, so the rule is written once.
+The loader's reader, the contract docs' example reader and the XML converters (KSeF one
+document at a time with parse_document, JPK streamed with iterparse_safely) all read
+through this module, so the rule is written once.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,3 +150,36 @@ def parse_document(path: Path) -> etree._Element:
         raise syntax_error(path, error) from None
     refuse_dtd(path, tree)
     return tree.getroot()
+
+
+def iterparse_safely(path: Path, tags: Iterable[str] | None = None):
+    """Stream a large document: yields each completed element whose Clark tag is in
+    ``tags`` (every element when None), with the guard and the safe options.
+
+    The caller reads the element and then calls ``element.clear()`` (and drops earlier
+    siblings, see ``release``) so that memory stays flat in the file's size. A DOCTYPE is
+    refused before anything is read (HostileXmlError); a file not well-formed (truncated,
+    a wrong encoding) is FileRejected with its line. OSError passes through.
+    """
+    read_root_start(path, limit=None)
+    wanted = None if tags is None else tuple(tags)
+    context = etree.iterparse(
+        str(path),
+        events=("end",),
+        tag=wanted,
+        **{key: value for key, value in SAFE_PARSER_OPTIONS.items() if key != "dtd_validation"},
+    )
+    try:
+        for _event, element in context:
+            yield element
+    except etree.XMLSyntaxError as error:
+        raise syntax_error(path, error) from None
+
+
+def release(element: etree._Element) -> None:
+    """Free a streamed element and the siblings read before it (flat memory)."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]

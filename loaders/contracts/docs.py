@@ -111,6 +111,7 @@ def render_contract(contract: Contract, examples_dir: Path) -> str:
         _documentation_block(_schema_annotations(schema)),
         _generated_note(contract),
         _glance_section(contract, root),
+        _converters_section(contract),
         _namespace_section(contract, schema),
         _rules_section(contract),
         _root_section(contract, root),
@@ -128,6 +129,48 @@ def _generated_note(contract: Contract) -> list[str]:
         f"{contract.path.name}`. The XSD is the contract; this page explains it.",
         "",
     ]
+
+
+# Which crm7 convert command writes files of each contract, from what (loaders/convert/).
+CONVERTERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "contractors": (
+        ("crm7 convert edipp", "EDI++ (.epp) KONTRAHENCI of Subiekt, Rewizor, Rachmistrz"),
+        ("crm7 convert jpk", "the counterparties of JPK_V7M/V7K registers and JPK_FA"),
+        ("crm7 convert table", "CSV or XLSX of any system, with a YAML profile"),
+    ),
+    "products": (
+        ("crm7 convert edipp", "EDI++ TOWARY"),
+        ("crm7 convert table", "CSV or XLSX, with a YAML profile"),
+    ),
+    "prices": (("crm7 convert edipp", "EDI++ CENNIK (valid from the export date)"),),
+    "invoices": (
+        ("crm7 convert ksef", "KSeF e-invoices FA(2), FA(3)"),
+        ("crm7 convert jpk", "JPK_V7M/V7K rows (per-rate totals, no lines), JPK_FA"),
+        ("crm7 convert edipp", "EDI++ FS, FZ, RS, PA, corrections KFS, KFZ ... (both variants)"),
+    ),
+    "warehouse_documents": (
+        ("crm7 convert jpk", "JPK_MAG PZ, WZ, RW, MM"),
+        ("crm7 convert edipp", "EDI++ PZ, WZ, PW, RW, MMW"),
+    ),
+}
+
+
+def _converters_section(contract: Contract) -> list[str]:
+    converters = CONVERTERS.get(contract.name)
+    if not converters:
+        return []
+    lines = [
+        "## Coming from another system",
+        "",
+        "No need to write this XML by hand: these converters write files of this contract "
+        "that `crm7 load` takes unchanged (mapping and caveats: the README, *Converting "
+        "from other systems*).",
+        "",
+        "| command | from |",
+        "|---|---|",
+    ]
+    lines += [f"| `{command}` | {source} |" for command, source in converters]
+    return [*lines, ""]
 
 
 def _glance_section(contract: Contract, root: XsdElement) -> list[str]:
