@@ -239,6 +239,20 @@ def _rules_section(contract: Contract) -> list[str]:
                 "as a whole, with everything nested in it: a field or element left out of the "
                 "later version is gone from crm7 too."
             )
+        elif contract.name == "contractors":
+            merge = (
+                "the earlier one field by field: a field it gives replaces the value, a field "
+                "it leaves out keeps the value crm7 has (no news), and `xsi:nil=\"true\"` "
+                "clears it. An address of one type is a unit, taken whole from the latest "
+                "version that has one (the street of one version is never mixed with the "
+                "building number of another); so are the lists of phones and of e-mails. A "
+                "company's phones and e-mails are the union over its records in every system. "
+                "A REGON with a bad checksum, or a phone that is not a possible number, is not "
+                "taken and puts the record in review (`invalid_regon`, `invalid_phone`); a "
+                "later NIP other than the one the record was first linked on puts it in review "
+                "(`nip_changed`) and its values stay out of the company until a person decides. "
+                "The README's *How records become companies* has every rule."
+            )
         else:
             merge = (
                 "the earlier one. A field left out of the update never erases a value crm7 "
