@@ -62,9 +62,7 @@ class Contractor:
         parts.append(f"<name>{self.name}</name>")
         parts.append(_element("nip", self.nip and spell_nip(self.nip, self.nip_spelling)))
         parts.append(_element("regon", self.regon))
-        if self.city is CLEARED:
-            parts.append('<address type="registered" xsi:nil="true"/>')
-        elif self.city is not None:
+        if self.city is not None:
             parts.append(f'<address type="registered"><city>{self.city}</city></address>')
         parts.append(_element("phone", self.phone))
         parts.append(_element("fax", self.fax))
