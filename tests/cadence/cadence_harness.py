@@ -124,8 +124,16 @@ def fresh_database(server: ConnectionSettings, name: str) -> Iterator[Connection
             )
 
 
-class BuildFailed(AssertionError):
-    """dbt failed: the cadence cannot be compared (its log is in the target path)."""
+class BuildFailed(RuntimeError):
+    """dbt failed: the cadence cannot be compared (its log is in the target path).
+
+    Not an AssertionError: a test expected to fail on a dump difference
+    (xfail(raises=AssertionError)) still fails on a broken build.
+    """
+
+
+class NotAWallClockColumn(TypeError):
+    """A column named as a wall-clock time in WALL_CLOCK_COLUMNS is not a timestamptz."""
 
 
 def build(
@@ -175,10 +183,10 @@ def dump_crm(settings: ConnectionSettings, schema: str = "crm") -> str:
                 (schema, table),
             ).fetchall()
             for name, data_type in columns:
-                if name in WALL_CLOCK_COLUMNS:
-                    assert data_type == "timestamp with time zone", (
+                if name in WALL_CLOCK_COLUMNS and data_type != "timestamp with time zone":
+                    raise NotAWallClockColumn(
                         f"{schema}.{table}.{name} is left out of the dump as a wall-clock time"
-                        f" but is {data_type}: compare it or rename it"
+                        f" but is {data_type}: compare it, or rename it"
                     )
             kept = [name for name, _type in columns if name not in WALL_CLOCK_COLUMNS]
             statement = sql.SQL("select {} from {}").format(
@@ -222,8 +230,9 @@ def _with_table_headers(diff: list[str], reference: str) -> list[str]:
     shown = []
     for line in diff:
         if line.startswith("@@"):
-            start = int(line.split()[1].lstrip("-").split(",")[0] or 1)
-            header = headers.get(max(start, 1), "")
+            # The hunk opens with one line of context: its first change is the next line.
+            start = int(line.split()[1].lstrip("-").split(",")[0] or 0) + 1
+            header = headers.get(min(start, len(headers)), "")
             shown.append(f"{line}   in {header.split(' (')[0][3:]}")
         else:
             shown.append(line)
