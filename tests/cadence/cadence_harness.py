@@ -76,6 +76,8 @@ SELECT = tuple(
     f"+path:models/marts/{domain}"
     for domain in ("companies", "invoices", "calendar", "financials", "loads")
 )
+# Contractors and the loads only, for cases that load no other contract.
+CONTRACTORS_SELECT = ("+path:models/marts/companies", "+path:models/marts/loads")
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,7 @@ def compare_cadences(
     *,
     cut: int,
     select: Sequence[str] = (),
+    targets: Path | None = None,
 ) -> dict[str, str]:
     """Loads ``batches`` (written under ``workdir``) three ways, each into a fresh database
     of its own, and returns the dumps of crm.* by cadence:
@@ -264,14 +267,17 @@ def compare_cadences(
 
     The third starts as a copy (CREATE DATABASE ... TEMPLATE) of the first taken right
     after its build of batch ``cut``: the same loads and builds, without running them
-    twice. Each database keeps its name and dbt target across calls, so dbt's partial
-    parse carries over from one call to the next.
+    twice. Each database keeps its name across calls, and its dbt target under
+    ``targets`` (default: ``workdir``): given the same ``targets``, dbt's partial parse
+    carries over from one call to the next.
     """
     assert 0 <= cut <= len(batches)
     files = workdir / "files"
     shutil.rmtree(files, ignore_errors=True)
     paths = write_batches(batches, files)
-    targets = {name: workdir / f"target_{name}" for name in ("per_batch", "once", "refresh")}
+    targets = {
+        name: (targets or workdir) / f"target_{name}" for name in ("per_batch", "once", "refresh")
+    }
     dumps = {}
     with (
         fresh_database(server, "cadence_per_batch") as per_batch,

@@ -18,15 +18,24 @@ from cadence_files import (
     invoices_file,
 )
 from cadence_files import contractors_file as contractors
-from cadence_harness import SELECT, assert_same_crm, compare_cadences
+from cadence_harness import CONTRACTORS_SELECT, SELECT, assert_same_crm, compare_cadences
 
 pytestmark = pytest.mark.slow
 
 NIP_A, NIP_B = VALID_NIPS[:2]
 
 
-def same_crm_at_every_cadence(pg_server, tmp_path, batches, cut: int = 1) -> None:
-    assert_same_crm(compare_cadences(pg_server, batches, tmp_path, cut=cut, select=SELECT))
+@pytest.fixture(scope="module")
+def dbt_targets(tmp_path_factory):
+    """dbt's target folders, shared by the tests here so that dbt parses the project once."""
+    return tmp_path_factory.mktemp("cadence-targets")
+
+
+def same_crm_at_every_cadence(
+    pg_server, tmp_path, targets, batches, *, cut: int = 1, select=CONTRACTORS_SELECT
+) -> None:
+    dumps = compare_cadences(pg_server, batches, tmp_path, cut=cut, select=select, targets=targets)
+    assert_same_crm(dumps)
 
 
 @pytest.mark.xfail(
@@ -35,7 +44,7 @@ def same_crm_at_every_cadence(pg_server, tmp_path, batches, cut: int = 1) -> Non
     reason="issue 11: built once, the NIP change is never seen: no nip_changed review, the "
     "company is created under the new NIP and what refers to the record follows it",
 )
-def test_nip_change_between_unbuilt_loads_reviews_nip_changed(pg_server, tmp_path):
+def test_nip_change_between_unbuilt_loads_reviews_nip_changed(pg_server, tmp_path, dbt_targets):
     batches = [
         (contractors("c1.xml", "crm", (Contractor("K1", "Alfa", NIP_A, email="a@alfa.pl"),)),),
         (
@@ -45,7 +54,7 @@ def test_nip_change_between_unbuilt_loads_reviews_nip_changed(pg_server, tmp_pat
             financials_file("f.xml", "crm", (Financials(10, 100, 5, company_record_id="K1"),)),
         ),
     ]
-    same_crm_at_every_cadence(pg_server, tmp_path, batches)
+    same_crm_at_every_cadence(pg_server, tmp_path, dbt_targets, batches, select=SELECT)
 
 
 @pytest.mark.xfail(
@@ -54,7 +63,9 @@ def test_nip_change_between_unbuilt_loads_reviews_nip_changed(pg_server, tmp_pat
     reason="issue 11: only the latest version of a record is read on a full build, so a "
     "value a later version leaves out survives incremental builds only",
 )
-def test_field_a_later_version_leaves_out_keeps_its_value_at_every_cadence(pg_server, tmp_path):
+def test_field_a_later_version_leaves_out_keeps_its_value_at_every_cadence(
+    pg_server, tmp_path, dbt_targets
+):
     first = Contractor(
         "K1",
         "Alfa",
@@ -68,7 +79,7 @@ def test_field_a_later_version_leaves_out_keeps_its_value_at_every_cadence(pg_se
         (contractors("c1.xml", "crm", (first,)),),
         (contractors("c2.xml", "crm", (Contractor("K1", "Alfa Sp. z o.o.", NIP_A),)),),
     ]
-    same_crm_at_every_cadence(pg_server, tmp_path, batches)
+    same_crm_at_every_cadence(pg_server, tmp_path, dbt_targets, batches)
 
 
 @pytest.mark.xfail(
@@ -78,7 +89,7 @@ def test_field_a_later_version_leaves_out_keeps_its_value_at_every_cadence(pg_se
     "incrementally and the last load that contained it on a full build",
 )
 def test_link_last_load_id_is_the_same_after_an_unchanged_record_at_every_cadence(
-    pg_server, tmp_path
+    pg_server, tmp_path, dbt_targets
 ):
     record = Contractor("K1", "Alfa", NIP_A)
     batches = [
@@ -86,7 +97,7 @@ def test_link_last_load_id_is_the_same_after_an_unchanged_record_at_every_cadenc
         # The same record again in another file (another record beside it): not a re-send.
         (contractors("c2.xml", "erp", (record, Contractor("K2", "Beta", NIP_B))),),
     ]
-    same_crm_at_every_cadence(pg_server, tmp_path, batches)
+    same_crm_at_every_cadence(pg_server, tmp_path, dbt_targets, batches)
 
 
 @pytest.mark.xfail(
@@ -96,10 +107,10 @@ def test_link_last_load_id_is_the_same_after_an_unchanged_record_at_every_cadenc
     "they were built in one build or in two",
 )
 def test_second_record_of_a_source_with_the_same_nip_reviews_alike_at_every_cadence(
-    pg_server, tmp_path
+    pg_server, tmp_path, dbt_targets
 ):
     batches = [
         (contractors("c1.xml", "erp", (Contractor("K1", "Alfa", NIP_A),)),),
         (contractors("c2.xml", "erp", (Contractor("K2", "Alfa bis", NIP_A),)),),
     ]
-    same_crm_at_every_cadence(pg_server, tmp_path, batches)
+    same_crm_at_every_cadence(pg_server, tmp_path, dbt_targets, batches)
