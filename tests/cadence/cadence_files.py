@@ -33,9 +33,17 @@ def spell_nip(nip: str, spelling: int) -> str:
     )
 
 
-def contract_has_nillable(xsd: Path = CONTRACTORS_XSD) -> bool:
-    """Whether the contractors contract lets a field be cleared with xsi:nil (1.1)."""
-    return 'nillable="true"' in xsd.read_text(encoding="utf-8")
+def nillable_elements(xsd: Path = CONTRACTORS_XSD) -> frozenset[str]:
+    """Names of the contractors contract's elements a file may clear with xsi:nil="true"
+    (contracts 1.1); empty while the contract has none."""
+    from lxml import etree
+
+    tree = etree.parse(str(xsd), etree.XMLParser(resolve_entities=False, no_network=True))
+    return frozenset(
+        element.get("name")
+        for element in tree.iter("{http://www.w3.org/2001/XMLSchema}element")
+        if element.get("nillable") == "true" and element.get("name")
+    )
 
 
 @dataclass(frozen=True)

@@ -31,18 +31,18 @@ from cadence_files import (
     Financials,
     Invoice,
     calendar_file,
-    contract_has_nillable,
     contractors_file,
     financials_file,
     invoices_file,
+    nillable_elements,
 )
 from cadence_harness import SELECT, XmlFile, assert_same_crm, compare_cadences
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-# Clearing a value (contracts 1.1, xsi:nil="true"): part of the strategy once the
-# contractors contract has nillable elements. >>> CLEARED FIELDS: see optional() <<<
-NILLABLE = contract_has_nillable()
+# Clearing a value (contracts 1.1, xsi:nil="true"): part of the strategy for every element
+# the contractors contract declares nillable. >>> CLEARED FIELDS: see optional() <<<
+NILLABLE = nillable_elements()
 
 # Dense on purpose: few values, mostly present, so that a handful of examples already
 # has records changing NIP, sharing one, losing a field, and references that follow them.
@@ -52,14 +52,14 @@ record_ids = st.sampled_from(RECORD_IDS[:2] + RECORD_IDS)
 sometimes = st.sampled_from((False, False, False, True))
 
 
-def optional(*values: str) -> st.SearchStrategy[str | None]:
-    """Left out (None: "no news") or a value; with contracts 1.1 also cleared (xsi:nil).
+def optional(element: str, *values: str) -> st.SearchStrategy[str | None]:
+    """Left out (None: "no news") or a value; cleared (xsi:nil) too if ``element`` is nillable.
 
-    >>> CLEARED FIELDS <<< contract_has_nillable() turns them on by itself once the
-    contractors contract declares nillable elements (issue 11, contracts 1.1).
+    >>> CLEARED FIELDS <<< nillable_elements() turns them on by itself, element by element,
+    once the contractors contract declares them nillable (issue 11, contracts 1.1).
     """
     choices: list[str | None] = [None, *values]
-    if NILLABLE:
+    if element in NILLABLE:
         choices.append(CLEARED)
     return st.sampled_from(choices)
 
@@ -72,10 +72,10 @@ contractors = st.builds(
     nip_spelling=st.integers(0, 2),
     regon=st.sampled_from((None, *VALID_REGONS, INVALID_REGON)),
     city=st.sampled_from((None, *CITIES)),
-    phone=optional("+48 22 123 45 67", "(22) 765-43-21"),
-    fax=optional("22 111 22 33"),
-    email=optional("biuro@alfa.pl", "Biuro@Alfa.PL", "info@beta.pl"),
-    www=optional("www.alfa.pl", "https://beta.pl"),
+    phone=optional("phone", "+48 22 123 45 67", "(22) 765-43-21"),
+    fax=optional("fax", "22 111 22 33"),
+    email=optional("email", "biuro@alfa.pl", "Biuro@Alfa.PL", "info@beta.pl"),
+    www=optional("www", "www.alfa.pl", "https://beta.pl"),
     deleted=sometimes,
 )
 invoices = st.builds(
