@@ -38,12 +38,6 @@ def same_crm_at_every_cadence(
     assert_same_crm(dumps)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11: built once, the NIP change is never seen: no nip_changed review, the "
-    "company is created under the new NIP and what refers to the record follows it",
-)
 def test_nip_change_between_unbuilt_loads_reviews_nip_changed(pg_server, tmp_path, dbt_targets):
     batches = [
         (contractors("c1.xml", "crm", (Contractor("K1", "Alfa", NIP_A, email="a@alfa.pl"),)),),
@@ -57,12 +51,6 @@ def test_nip_change_between_unbuilt_loads_reviews_nip_changed(pg_server, tmp_pat
     same_crm_at_every_cadence(pg_server, tmp_path, dbt_targets, batches, select=SELECT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11: only the latest version of a record is read on a full build, so a "
-    "value a later version leaves out survives incremental builds only",
-)
 def test_field_a_later_version_leaves_out_keeps_its_value_at_every_cadence(
     pg_server, tmp_path, dbt_targets
 ):
@@ -82,12 +70,6 @@ def test_field_a_later_version_leaves_out_keeps_its_value_at_every_cadence(
     same_crm_at_every_cadence(pg_server, tmp_path, dbt_targets, batches)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11: a link's last_load_id is the last load that changed the record "
-    "incrementally and the last load that contained it on a full build",
-)
 def test_link_last_load_id_is_the_same_after_an_unchanged_record_at_every_cadence(
     pg_server, tmp_path, dbt_targets
 ):
@@ -100,12 +82,6 @@ def test_link_last_load_id_is_the_same_after_an_unchanged_record_at_every_cadenc
     same_crm_at_every_cadence(pg_server, tmp_path, dbt_targets, batches)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 11: whether two records of one source share a NIP depends on whether "
-    "they were built in one build or in two",
-)
 def test_second_record_of_a_source_with_the_same_nip_reviews_alike_at_every_cadence(
     pg_server, tmp_path, dbt_targets
 ):
