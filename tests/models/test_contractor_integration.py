@@ -204,7 +204,9 @@ def test_a_source_record_whose_nip_changed_goes_to_review_and_keeps_its_link(con
     )
 
 
-def test_two_source_records_with_one_nip_are_not_merged(conn, crm, tmp_path):
+def test_two_source_records_with_one_nip_go_to_review_on_the_company_of_their_nip(
+    conn, crm, tmp_path
+):
     load_file(
         conn,
         contractors_file(
@@ -217,7 +219,13 @@ def test_two_source_records_with_one_nip_are_not_merged(conn, crm, tmp_path):
         ),
     )
     assert crm()
-    assert scalar(conn, "select count(*) from crm.companies") == 0
+    # The NIP names one company whichever record is kept: it exists, both records stay
+    # linked to it and in review until a person decides (the same at every build cadence).
+    assert query(conn, "select nip from crm.companies") == [("5261040828",)]
+    assert sorted(query(conn, "select source_record_id, is_in_review from crm.company_links")) == [
+        ("E1", True),
+        ("E2", True),
+    ]
     assert sorted(query(conn, "select source_record_id, reason from crm.contractor_review")) == [
         ("E1", "duplicate_nip_in_source"),
         ("E2", "duplicate_nip_in_source"),
