@@ -9,6 +9,8 @@ queue hold the same rows (build timestamps and watermarks aside).
 
 from __future__ import annotations
 
+import json
+
 from cadence_replay import assert_same_crm, replay_at_three_cadences
 from conftest import EXAMPLES
 from test_invoices_integration import invoice, invoices_file
@@ -23,6 +25,16 @@ INVOICE_RELATIONS = (
 EUR = "<currency>EUR</currency><exchangeRate>4.2817</exchangeRate>"
 
 
+def erp_coded_invoice(record_id: str, gross: str) -> str:
+    """An invoice in the ERP's own codes (payment form PRZ14, VAT rate VAT23) for its
+    product T-100: they resolve only once the ERP's dictionaries and products are loaded."""
+    return (
+        invoice(record_id, gross, currency="<paymentForm>PRZ14</paymentForm>")
+        .replace("<vatRate>23</vatRate>", "<vatRate>VAT23</vatRate>")
+        .replace("<line><name>", "<line><productId>T-100</productId><name>")
+    )
+
+
 def test_invoices_resolved_later_resent_and_deleted_are_the_same_at_every_cadence(
     pg_server, tmp_path
 ):
@@ -35,6 +47,7 @@ def test_invoices_resolved_later_resent_and_deleted_are_the_same_at_every_cadenc
                 invoice("F-1", "123.00"),
                 invoice("F-2", "246.00", currency=EUR),
                 invoice("K-1", "-24.60", kind="KOR", issued="2026-10-20", corrects="F-9"),
+                erp_coded_invoice("F-4", "61.50"),
             )
         ],
         # The ERP's contractors, dictionaries and products; the original of K-1; F-1 again.
@@ -75,4 +88,11 @@ def test_invoices_resolved_later_resent_and_deleted_are_the_same_at_every_cadenc
         ("--vars", "{as_of_date: 2026-11-30}"),
     )
     assert_same_crm(dumps)
-    assert len(dumps["once"]["invoices"]) == 6, "F-1, F-2, F-3, F-9, K-1 and K-2"
+    invoices = {
+        row["source_record_id"]: (row["counterparty_status"], row["payment_form"])
+        for row in map(json.loads, dumps["once"]["invoices"])
+    }
+    assert sorted(invoices) == ["F-1", "F-2", "F-3", "F-4", "F-9", "K-1", "K-2"]
+    assert invoices["F-3"] == ("linked_by_nip", None)
+    assert invoices["F-4"] == ("linked_by_id", "6")
+    assert [json.loads(row)["record_ref"] for row in dumps["once"]["invoice_review"]] == []
