@@ -5,8 +5,9 @@
     lines of deleted documents. The product resolves to crm.products (same source
     system); unit is canonical (the product's base unit when not given) and
     unit_factor its base units per unit, NULL when the product does not know the unit.
-    Incremental: only the lines of warehouse_documents loads newer than the table's
-    highest document_load_id.
+    Incremental: the lines of warehouse_documents loads newer than the table's highest
+    document_load_id, and the lines whose product or unit did not resolve (resolved
+    again: a product or dictionary may have come since).
 -#}
 {{
     config(
@@ -73,13 +74,20 @@ lookup as (
 
 ),
 
-current_lines as (
+new_lines as (
 
     select
-        lines.*,
+        lines.load_id,
+        lines.record_no,
+        lines.line_no,
+        lines.source_line,
+        lines.product_source_id,
+        lines.quantity,
+        lines.unit_code,
+        lines.unit_price,
+        lines.line_value,
         deduplicated.document_key,
-        deduplicated.source_system,
-        {{ source_record_key('deduplicated.source_system', 'lines.product_source_id') }} as product_key
+        deduplicated.source_system
     from lines
     inner join deduplicated
         on
@@ -88,6 +96,62 @@ current_lines as (
     where
         lines.load_id in ({{ load_id_list }})
         and not deduplicated.is_deleted
+
+),
+
+{% if is_incremental() %}
+
+-- Lines written with a product or unit that did not resolve: resolved again on every
+-- build (a product or dictionary loaded later), so that a line says what a build from
+-- scratch would say. Only those rows are read (partial index).
+rechecked_lines as (
+
+    select
+        existing_lines.document_load_id as load_id,
+        existing_lines.record_no,
+        existing_lines.line_no,
+        existing_lines.source_line,
+        existing_lines.product_source_id,
+        existing_lines.quantity,
+        existing_lines.unit_code,
+        existing_lines.unit_price,
+        existing_lines.line_value,
+        existing_lines.document_key,
+        existing_lines.source_system
+    from {{ this }} as existing_lines
+    where
+        (not existing_lines.is_product_known or existing_lines.unit is null)
+        and existing_lines.document_key not in (select new_lines.document_key from new_lines)
+
+),
+
+{% else %}
+
+rechecked_lines as (
+
+    select new_lines.*
+    from new_lines
+    where false
+
+),
+
+{% endif %}
+
+unioned_lines as (
+
+    select * from new_lines
+    union all
+    select * from rechecked_lines
+
+),
+
+current_lines as (
+
+    select
+        unioned_lines.*,
+        {{ source_record_key('unioned_lines.source_system', 'unioned_lines.product_source_id') }}
+            as product_key
+    from unioned_lines
 
 ),
 

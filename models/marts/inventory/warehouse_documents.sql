@@ -6,7 +6,9 @@
     (crm7_resolve_company; a link whose NIP differs from the document's wins).
     Whatever does not resolve keeps the document and is listed in crm.inventory_review.
     Incremental: only documents the deduplication rewrote since the last build, plus
-    unresolved documents whose counterparty resolves now (a contractor loaded later).
+    documents whose counterparty or codes resolve otherwise now than when they were
+    written (a contractor or dictionary loaded later, a link moved): each row is what a
+    build from scratch gives.
 -#}
 {{
     config(
@@ -62,24 +64,35 @@ loads as (
 
 {% if is_incremental() %}
 
--- Documents whose counterparty did not resolve before and resolves now (a contractor
--- loaded later): rewritten too. Only the unresolved ones are read (partial index).
-unresolved_documents as (
+-- Documents whose resolution differs from what the current links, companies and
+-- dictionaries give (a contractor loaded later, a link moved to another company, a code
+-- a dictionary loaded later knows): rewritten too, so that a document says what a
+-- build from scratch would say. Only the keys and the resolved columns are read.
+existing_documents as (
 
     select
         existing_documents.document_key,
         existing_documents.source_system,
         existing_documents.counterparty_source_id,
-        existing_documents.counterparty_nip
+        existing_documents.counterparty_nip,
+        existing_documents.document_type_code,
+        existing_documents.warehouse_code,
+        existing_documents.target_warehouse_code,
+        existing_documents.currency_code,
+        existing_documents.company_id as stored_company_id,
+        existing_documents.counterparty_status as stored_counterparty_status,
+        existing_documents.document_type as stored_document_type,
+        existing_documents.warehouse as stored_warehouse,
+        existing_documents.target_warehouse as stored_target_warehouse,
+        existing_documents.currency as stored_currency
     from {{ this }} as existing_documents
-    where existing_documents.counterparty_status = 'unresolved'
 
 ),
 
-unresolved_rechecked as (
+existing_rechecked as (
 
     {{ crm7_resolve_company(
-        'unresolved_documents',
+        'existing_documents',
         'source_system',
         'counterparty_source_id',
         'counterparty_nip',
@@ -88,17 +101,50 @@ unresolved_rechecked as (
 
 ),
 
-unresolved as (
+rechecked as (
 
-    select unresolved_rechecked.document_key
-    from unresolved_rechecked
-    where unresolved_rechecked.company_id is not null
+    select existing_rechecked.document_key
+    from existing_rechecked
+    left join lookup as document_types
+        on
+            existing_rechecked.source_system = document_types.source_system
+            and document_types.dictionary = 'document_type'
+            and lower(existing_rechecked.document_type_code) = document_types.code_key
+    left join lookup as warehouse_codes
+        on
+            existing_rechecked.source_system = warehouse_codes.source_system
+            and warehouse_codes.dictionary = 'warehouse'
+            and lower(existing_rechecked.warehouse_code) = warehouse_codes.code_key
+    left join lookup as target_warehouse_codes
+        on
+            existing_rechecked.source_system = target_warehouse_codes.source_system
+            and target_warehouse_codes.dictionary = 'warehouse'
+            and lower(existing_rechecked.target_warehouse_code) = target_warehouse_codes.code_key
+    left join lookup as currencies
+        on
+            existing_rechecked.source_system = currencies.source_system
+            and currencies.dictionary = 'currency'
+            and lower(existing_rechecked.currency_code) = currencies.code_key
+    where
+        existing_rechecked.company_id is distinct from existing_rechecked.stored_company_id
+        or case
+            when not existing_rechecked.has_company_reference then 'none'
+            when existing_rechecked.link_company_id is not null then 'linked_by_id'
+            when existing_rechecked.nip_company_id is not null then 'linked_by_nip'
+            else 'unresolved'
+        end
+        is distinct from existing_rechecked.stored_counterparty_status
+        or document_types.canonical_code is distinct from existing_rechecked.stored_document_type
+        or warehouse_codes.canonical_code is distinct from existing_rechecked.stored_warehouse
+        or target_warehouse_codes.canonical_code
+        is distinct from existing_rechecked.stored_target_warehouse
+        or currencies.canonical_code is distinct from existing_rechecked.stored_currency
 
 ),
 
 {% else %}
 
-unresolved as (
+rechecked as (
 
     select null::text as document_key
     where false
@@ -120,7 +166,7 @@ changed_documents as (
     from deduplicated
     where
         deduplicated.deduplicated_load_id > {{ watermark }}
-        or deduplicated.document_key in (select unresolved.document_key from unresolved)
+        or deduplicated.document_key in (select rechecked.document_key from rechecked)
 
 ),
 

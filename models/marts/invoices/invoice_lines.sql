@@ -5,8 +5,9 @@
     deleted invoices. VAT rate and unit are canonical codes (NULL when no dictionary
     knows the code); vat_rate_percent is the canonical rate (NULL for zw, oo, np).
     The product resolves to crm.products (same source system). PLN amounts use the
-    invoice's exchange rate. Incremental: only the lines of invoices loads newer than
-    the table's highest invoice_load_id.
+    invoice's exchange rate. Incremental: the lines of invoices loads newer than the
+    table's highest invoice_load_id, and the lines whose VAT rate, unit or product did
+    not resolve (resolved again, a dictionary or product may have come since).
 -#}
 {{
     config(
@@ -61,14 +62,25 @@ vat_rates as (
 
 ),
 
-current_lines as (
+new_lines as (
 
     select
-        lines.*,
+        lines.load_id,
+        lines.record_no,
+        lines.line_no,
+        lines.source_line,
+        lines.product_source_id,
+        lines.line_name,
+        lines.quantity,
+        lines.unit_code,
+        lines.unit_net_price,
+        lines.net_amount,
+        lines.vat_rate_code,
+        lines.vat_amount,
+        lines.gross_amount,
         deduplicated.invoice_key,
         deduplicated.source_system,
-        deduplicated.exchange_rate,
-        {{ source_record_key('deduplicated.source_system', 'lines.product_source_id') }} as product_key
+        deduplicated.exchange_rate
     from lines
     inner join deduplicated
         on
@@ -77,6 +89,74 @@ current_lines as (
     where
         lines.load_id in ({{ load_id_list }})
         and not deduplicated.is_deleted
+
+),
+
+{% if is_incremental() %}
+
+-- Lines written with a VAT rate, unit or product that did not resolve: resolved again
+-- on every build (a dictionary or product loaded later), so that a line says what a
+-- build from scratch would say. Only those rows are read (partial index).
+rechecked_lines as (
+
+    select
+        existing_lines.invoice_load_id as load_id,
+        existing_lines.record_no,
+        existing_lines.line_no,
+        existing_lines.source_line,
+        existing_lines.product_source_id,
+        existing_lines.line_name,
+        existing_lines.quantity,
+        existing_lines.unit_code,
+        existing_lines.unit_net_price,
+        existing_lines.net_amount,
+        existing_lines.vat_rate_code,
+        existing_lines.vat_amount,
+        existing_lines.gross_amount,
+        existing_lines.invoice_key,
+        existing_lines.source_system,
+        deduplicated.exchange_rate
+    from {{ this }} as existing_lines
+    inner join deduplicated
+        on existing_lines.invoice_key = deduplicated.invoice_key
+    where
+        (
+            existing_lines.vat_rate is null
+            or (existing_lines.unit_code is not null and existing_lines.unit is null)
+            or (existing_lines.product_source_id is not null and not existing_lines.is_product_known)
+        )
+        and existing_lines.invoice_load_id = deduplicated.last_load_id
+        and existing_lines.invoice_key not in (select new_lines.invoice_key from new_lines)
+
+),
+
+{% else %}
+
+rechecked_lines as (
+
+    select new_lines.*
+    from new_lines
+    where false
+
+),
+
+{% endif %}
+
+unioned_lines as (
+
+    select * from new_lines
+    union all
+    select * from rechecked_lines
+
+),
+
+current_lines as (
+
+    select
+        unioned_lines.*,
+        {{ source_record_key('unioned_lines.source_system', 'unioned_lines.product_source_id') }}
+            as product_key
+    from unioned_lines
 
 ),
 

@@ -12,7 +12,8 @@
     Whatever does not resolve keeps the invoice and is listed in crm.invoice_review.
     Incremental: invoices the deduplication rewrote since the last build, every
     document of the chains they belong to, corrections whose chain was broken, and
-    unresolved invoices whose counterparty resolves now.
+    invoices whose counterparty, currency or payment form resolves otherwise now than
+    when they were written: each row is what a build from scratch gives.
 -#}
 {{
     config(
@@ -91,25 +92,32 @@ new_versions as (
 
 {% if is_incremental() %}
 
--- Invoices whose counterparty did not resolve before and resolves now (a contractor
--- loaded later), and corrections whose chain was broken: rechecked on every build.
--- Only those rows are read (partial indexes).
-unresolved_invoices as (
+-- Invoices whose resolution differs from what the current links, companies and
+-- dictionaries give (a contractor loaded later, a link moved to another company, a
+-- currency or payment form a dictionary loaded later knows), and corrections whose
+-- chain was broken: rechecked on every build, so that an invoice says what a build
+-- from scratch would say. Only the keys and the resolved columns are read.
+existing_invoices as (
 
     select
         existing_invoices.invoice_key,
         existing_invoices.source_system,
         existing_invoices.counterparty_source_id,
-        existing_invoices.counterparty_nip
+        existing_invoices.counterparty_nip,
+        existing_invoices.currency_code,
+        existing_invoices.payment_form_code,
+        existing_invoices.company_id as stored_company_id,
+        existing_invoices.counterparty_status as stored_counterparty_status,
+        existing_invoices.currency as stored_currency,
+        existing_invoices.payment_form as stored_payment_form
     from {{ this }} as existing_invoices
-    where existing_invoices.counterparty_status = 'unresolved'
 
 ),
 
-unresolved_rechecked as (
+existing_rechecked as (
 
     {{ crm7_resolve_company(
-        'unresolved_invoices',
+        'existing_invoices',
         'source_system',
         'counterparty_source_id',
         'counterparty_nip',
@@ -120,9 +128,29 @@ unresolved_rechecked as (
 
 rechecked as (
 
-    select unresolved_rechecked.invoice_key
-    from unresolved_rechecked
-    where unresolved_rechecked.company_id is not null
+    select existing_rechecked.invoice_key
+    from existing_rechecked
+    left join lookup as currencies
+        on
+            existing_rechecked.source_system = currencies.source_system
+            and currencies.dictionary = 'currency'
+            and lower(existing_rechecked.currency_code) = currencies.code_key
+    left join lookup as payment_forms
+        on
+            existing_rechecked.source_system = payment_forms.source_system
+            and payment_forms.dictionary = 'payment_type'
+            and lower(existing_rechecked.payment_form_code) = payment_forms.code_key
+    where
+        existing_rechecked.company_id is distinct from existing_rechecked.stored_company_id
+        or case
+            when existing_rechecked.link_company_id is not null then 'linked_by_id'
+            when existing_rechecked.nip_company_id is not null then 'linked_by_nip'
+            when not existing_rechecked.has_company_reference then 'not_identified'
+            else 'unresolved'
+        end
+        is distinct from existing_rechecked.stored_counterparty_status
+        or currencies.canonical_code is distinct from existing_rechecked.stored_currency
+        or payment_forms.canonical_code is distinct from existing_rechecked.stored_payment_form
 
     union all
 
