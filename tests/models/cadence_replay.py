@@ -8,8 +8,7 @@ one built once at the end) and returns the three dumps; ``assert_same_crm`` name
 first relation and row that differ.
 
 Build bookkeeping is left out of the dumps: the timestamps of the build that wrote a row
-and ``updated_load_id``, the load watermark of that build (which build rewrote a row
-depends on the cadence by definition; it is no content).
+(which build rewrote a row depends on the cadence by definition; it is no content).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from loaders.dbt import run_dbt
 from loaders.load import load_file
 
 BUILD_COLUMNS = frozenset(
-    {"updated_at", "created_at", "linked_at", "detected_at", "deduplicated_at", "updated_load_id"}
+    {"updated_at", "created_at", "linked_at", "detected_at", "deduplicated_at"}
 )
 
 

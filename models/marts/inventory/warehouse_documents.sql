@@ -24,11 +24,12 @@
             ]) }}",
             "delete from {{ this }} where is_deleted",
             "{{ crm7_analyze_if_written(this) }}",
+            "{{ crm7_save_processed_watermark(ref('int_warehouse_documents_deduplicated'), 'deduplicated_load_id') }}",
         ],
     )
 }}
 
-{%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
+{%- set watermark = crm7_processed_watermark() %}
 
 with
 
@@ -153,13 +154,6 @@ rechecked as (
 
 {% endif %}
 
-build as (
-
-    select coalesce(max(deduplicated_load_id), 0) as build_load_id
-    from deduplicated
-
-),
-
 changed_documents as (
 
     select deduplicated.*
@@ -252,10 +246,9 @@ final as (
         resolved.record_no,
         resolved.source_line,
         loads.file_name,
-        build.build_load_id as updated_load_id,
+        resolved.load_id as updated_load_id,
         now() as updated_at
     from resolved
-    cross join build
     left join loads
         on resolved.load_id = loads.load_id
 

@@ -31,11 +31,12 @@
             ]) }}",
             "delete from {{ this }} where is_deleted",
             "{{ crm7_analyze_if_written(this) }}",
+            "{{ crm7_save_processed_watermark(ref('int_invoices_deduplicated'), 'deduplicated_load_id') }}",
         ],
     )
 }}
 
-{%- set watermark = incremental_watermark('updated_load_id') if is_incremental() else 0 %}
+{%- set watermark = crm7_processed_watermark() %}
 
 with
 
@@ -72,13 +73,6 @@ companies as (
 loads as (
 
     select * from {{ ref('stg_raw__loads') }}
-
-),
-
-build as (
-
-    select coalesce(max(deduplicated_load_id), 0) as build_load_id
-    from deduplicated
 
 ),
 
@@ -432,7 +426,7 @@ final as (
         resolved.record_no,
         resolved.source_line,
         loads.file_name,
-        build.build_load_id as updated_load_id,
+        resolved.load_id as updated_load_id,
         round(resolved.total_net * resolved.exchange_rate, 2) as total_net_pln,
         round(resolved.total_vat * resolved.exchange_rate, 2) as total_vat_pln,
         round(resolved.total_gross * resolved.exchange_rate, 2) as total_gross_pln,
@@ -452,7 +446,6 @@ final as (
         end as payment_status,
         now() as updated_at
     from resolved
-    cross join build
     left join chain_states
         on resolved.invoice_key = chain_states.original_invoice_key
     left join loads
