@@ -3,6 +3,9 @@ with
 source as (
 
     select * from {{ source('raw', 'invoice_payments') }}
+    -- An element given as xsi:nil="true" (contracts 1.1) stands for no element: the
+    -- record's list is the elements given.
+    where not _is_nil
 
 ),
 
