@@ -15,7 +15,7 @@ renamed as (
         _source_line as source_line,
         postal_code as postal_code_raw,
         _loaded_at as loaded_at,
-        _is_nil as is_nil,
+        coalesce(_is_nil, false) as is_nil,
         lower(btrim(type)) as address_type,
         nullif(btrim(street), '') as street,
         nullif(btrim(building_number), '') as building_number,

@@ -15,7 +15,7 @@ renamed as (
         _source_line as source_line,
         value as email_raw,
         {{ normalize_email('value') }} as email,
-        _is_nil as is_nil,
+        coalesce(_is_nil, false) as is_nil,
         _loaded_at as loaded_at
 
     from source

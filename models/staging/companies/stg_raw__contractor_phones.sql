@@ -16,7 +16,7 @@ renamed as (
         type as phone_type,
         value as phone_raw,
         {{ phone_from_e164('value_e164', 'value_extension') }} as phone,
-        _is_nil as is_nil,
+        coalesce(_is_nil, false) as is_nil,
         _loaded_at as loaded_at
 
     from source

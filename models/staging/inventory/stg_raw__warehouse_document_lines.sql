@@ -5,7 +5,7 @@ source as (
     select * from {{ source('raw', 'warehouse_document_lines') }}
     -- An element given as xsi:nil="true" (contracts 1.1) stands for no element: the
     -- record's list is the elements given.
-    where not _is_nil
+    where _is_nil is not true
 
 ),
 
