@@ -242,7 +242,7 @@ def _rules_section(contract: Contract) -> list[str]:
         elif contract.name == "contractors":
             merge = (
                 "the earlier one field by field: a field it gives replaces the value, a field "
-                "it leaves out keeps the value crm7 has (no news), and `xsi:nil=\"true\"` "
+                'it leaves out keeps the value crm7 has (no news), and `xsi:nil="true"` '
                 "clears it. An address of one type is a unit, taken whole from the latest "
                 "version that has one (the street of one version is never mixed with the "
                 "building number of another); so are the lists of phones and of e-mails. A "

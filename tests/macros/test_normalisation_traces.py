@@ -38,7 +38,10 @@ def declarations() -> dict[str, str | None]:
 
 def null_paths(body: str) -> list[str]:
     """The constructs of a macro body that can turn a non-NULL input into NULL."""
-    paths = [f"nullif(..., {last_argument(body, match.end())})" for match in re.finditer(r"\bnullif\(", body)]
+    paths = [
+        f"nullif(..., {last_argument(body, match.end())})"
+        for match in re.finditer(r"\bnullif\(", body)
+    ]
     paths += [f"'{m}'" for m in re.findall(r"\b(?:then|else)\s+null\b", body, re.IGNORECASE)]
     for case in re.findall(r"\bcase\b(.*?)\bend\b", body, re.DOTALL | re.IGNORECASE):
         if not re.search(r"\belse\b", case, re.IGNORECASE):
