@@ -50,6 +50,16 @@
 } -%}
 {#- The fields a company takes: their version is the version of their last change. -#}
 {%- set change_fields = ['name', 'short_name', 'regon', 'fax', 'www', 'registered_address', 'correspondence_address', 'phones', 'emails'] -%}
+{#- The folded state's columns, in table order (hashed and selected alike). -#}
+{%- set folded_columns = [] -%}
+{%- for field, spec in company_fields.items() -%}
+    {%- for column in spec.columns -%}{%- do folded_columns.append(column) -%}{%- endfor -%}
+    {%- do folded_columns.append(field ~ '_version') -%}
+{%- endfor -%}
+{%- for address_type in address_types -%}
+    {%- for field in address_fields -%}{%- do folded_columns.append(address_type ~ '_' ~ field) -%}{%- endfor -%}
+    {%- do folded_columns.append(address_type ~ '_address_version') -%}
+{%- endfor -%}
 {{
     config(
         materialized='incremental',
@@ -564,18 +574,7 @@ content_hashed as (
         md5(
             row(
                 is_deleted, nip_raw, nip_version, linked_nip, linked_version,
-                {%- for field, spec in company_fields.items() %}
-                {%- for column in spec.columns %}
-                {{ column }},
-                {%- endfor %}
-                {{ field }}_version,
-                {%- endfor %}
-                {%- for address_type in address_types %}
-                {%- for field in address_fields %}
-                {{ address_type }}_{{ field }},
-                {%- endfor %}
-                {{ address_type }}_address_version,
-                {%- endfor %}
+                {{ folded_columns | join(', ') }},
                 phones, has_invalid_phone, phones_version, emails, emails_version
             )::text
         ) as content_hash
@@ -612,17 +611,8 @@ final as (
         linked_nip,
         linked_load_id,
         linked_version,
-        {%- for field, spec in company_fields.items() %}
-        {%- for column in spec.columns %}
+        {%- for column in folded_columns %}
         {{ column }},
-        {%- endfor %}
-        {{ field }}_version,
-        {%- endfor %}
-        {%- for address_type in address_types %}
-        {%- for field in address_fields %}
-        {{ address_type }}_{{ field }},
-        {%- endfor %}
-        {{ address_type }}_address_version,
         {%- endfor %}
         phones[1] as main_phone,
         phones,

@@ -13,26 +13,9 @@ deduplicated as (
 
 ),
 
-linked_records as (
-
-    select
-        deduplicated.*,
-        bool_or(not deduplicated.is_deleted) over (partition by deduplicated.linked_nip) as has_active_records
-    from deduplicated
-    where deduplicated.linked_nip is not null
-
-),
-
 record_phones as (
 
-    select
-        {{ company_id_from_nip('linked_records.linked_nip') }} as company_id,
-        record_items.phone as phone_value,
-        linked_records.source_system,
-        linked_records.source_system || ':' || linked_records.source_record_id as source_record
-    from linked_records
-    cross join lateral unnest(linked_records.phones) as record_items (phone)
-    where not linked_records.is_deleted or not linked_records.has_active_records
+    {{ crm7_company_record_items('deduplicated', 'phones') }}
 
 ),
 
@@ -40,12 +23,12 @@ final as (
 
     select
         company_id,
-        split_part(phone_value, ';ext=', 1) as phone,
-        nullif(split_part(phone_value, ';ext=', 2), '') as extension,
+        split_part(item_value, ';ext=', 1) as phone,
+        nullif(split_part(item_value, ';ext=', 2), '') as extension,
         array_agg(distinct source_system order by source_system) as source_systems,
         array_agg(distinct source_record order by source_record) as source_records
     from record_phones
-    group by company_id, phone_value
+    group by company_id, item_value
 
 )
 
