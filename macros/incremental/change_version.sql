@@ -7,14 +7,14 @@
 -#}
 {%- macro crm7_change_version(field, window_version, existing_value, window_value, existing='existing', runs='value_runs') -%}
     case
-        when {{ window_version }} is null then {{ existing }}.{{ field }}_version
-        when
-            coalesce({{ runs }}.is_{{ field }}_unchanged_in_window, true)
-            and {{ existing }}.{{ field }}_version is not null
-            and {{ existing_value }} is not distinct from {{ window_value }}
-            then {{ existing }}.{{ field }}_version
-        else coalesce({{ runs }}.{{ field }}_run_start, {{ window_version }})
-    end
+            when {{ window_version }} is null then {{ existing }}.{{ field }}_version
+            when
+                coalesce({{ runs }}.is_{{ field }}_unchanged_in_window, true)
+                and {{ existing }}.{{ field }}_version is not null
+                and ({{ existing_value }} is not distinct from {{ window_value }})
+                then {{ existing }}.{{ field }}_version
+            else coalesce({{ runs }}.{{ field }}_run_start, {{ window_version }})
+        end
 {%- endmacro -%}
 
 {#- A row constructor of one address type's fields of a relation, for comparisons. -#}

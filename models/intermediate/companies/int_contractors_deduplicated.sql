@@ -49,16 +49,23 @@
     'www': {'columns': {'www': 'www'}, 'given': 'is_www_given', 'compared': 'www'},
 } -%}
 {#- The fields a company takes: their version is the version of their last change. -#}
-{%- set change_fields = ['name', 'short_name', 'regon', 'fax', 'www', 'registered_address', 'correspondence_address', 'phones', 'emails'] -%}
+{%- set change_fields = [
+    'name', 'short_name', 'regon', 'fax', 'www',
+    'registered_address', 'correspondence_address', 'phones', 'emails',
+] -%}
+{%- set latest_version_columns = [
+    'source_system', 'source_record_id', 'source_updated_at', 'is_deleted',
+    'load_id', 'record_no', 'source_line', 'loaded_at',
+] -%}
 {#- The folded state's columns, in table order (hashed and selected alike). -#}
 {%- set folded_columns = [] -%}
 {%- for field, spec in company_fields.items() -%}
-    {%- for column in spec.columns -%}{%- do folded_columns.append(column) -%}{%- endfor -%}
-    {%- do folded_columns.append(field ~ '_version') -%}
+{%- do folded_columns.extend(spec.columns | list + [field ~ '_version']) -%}
 {%- endfor -%}
 {%- for address_type in address_types -%}
-    {%- for field in address_fields -%}{%- do folded_columns.append(address_type ~ '_' ~ field) -%}{%- endfor -%}
-    {%- do folded_columns.append(address_type ~ '_address_version') -%}
+{%- for field in address_fields + ['address_version'] -%}
+{%- do folded_columns.append(address_type ~ '_' ~ field) -%}
+{%- endfor -%}
 {%- endfor -%}
 {{
     config(
@@ -186,10 +193,7 @@ key_links as (
         batch_keys.contractor_key,
         batch_keys.latest_version,
         coalesce(existing.first_load_id, batch_keys.first_load_id) as first_load_id,
-        case
-            when existing.linked_nip is not null then existing.linked_nip
-            else batch_keys.first_valid_nip
-        end as linked_nip,
+        coalesce(existing.linked_nip, batch_keys.first_valid_nip) as linked_nip,
         case
             when existing.linked_nip is not null then existing.linked_version
             else batch_keys.first_valid_version
@@ -225,6 +229,9 @@ version_addresses as (
         addresses.address_type,
         addresses.address_position,
         addresses.is_nil,
+        addresses.address_position = min(addresses.address_position) over (
+            partition by versions.contractor_key, versions.record_version, addresses.address_type
+        ) as is_first_of_type,
         {%- for field in address_fields %}
         addresses.{{ field }}{% if not loop.last %},{% endif %}
         {%- endfor %}
@@ -285,9 +292,9 @@ window_phones as (
 
     select distinct on (contractor_key)
         contractor_key,
+        has_invalid_phone,
         record_version as phones_version,
-        coalesce(phones, '{}'::text[]) as phones,
-        has_invalid_phone
+        coalesce(phones, '{}'::text[]) as phones
     from version_phones
     order by contractor_key asc, record_version desc
 
@@ -329,7 +336,7 @@ window_fields as (
 
     select
         contractor_key,
-        {%- for column in ['source_system', 'source_record_id', 'source_updated_at', 'is_deleted', 'load_id', 'record_no', 'source_line', 'loaded_at'] %}
+        {%- for column in latest_version_columns %}
         (array_agg({{ column }} order by record_version desc))[1] as {{ column }},
         {%- endfor %}
         {%- for column in ['nip_raw', 'nip', 'nip_is_valid'] %}
@@ -363,54 +370,53 @@ multi_version_keys as (
 
 ),
 
-given_values as (
+multi_versions as (
 
-    select
-        versions.contractor_key,
-        versions.record_version,
-        field_values.field,
-        field_values.value
+    select versions.*
     from versions
     inner join multi_version_keys
         on versions.contractor_key = multi_version_keys.contractor_key
-    cross join lateral (
-        values
-        {%- for field, spec in company_fields.items() if field in change_fields %}
-        ('{{ field }}', case when {{ spec.given }} then 1 end, {{ spec.compared }}::text){% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ) as field_values (field, is_given, value)
-    where versions.is_for_link and field_values.is_given = 1
+    where versions.is_for_link
+
+),
+
+given_values as (
+    {%- for field, spec in company_fields.items() if field in change_fields %}
+
+    select
+        contractor_key,
+        record_version,
+        '{{ field }}' as field,
+        {{ spec.compared }}::text as value
+    from multi_versions
+    where {{ spec.given }}
 
     union all
+    {%- endfor %}
 
     select
         version_addresses.contractor_key,
         version_addresses.record_version,
-        version_addresses.address_type || '_address',
+        version_addresses.address_type || '_address' as field,
         jsonb_build_array(
             {%- for field in address_fields %}
-            case when not version_addresses.is_nil then version_addresses.{{ field }} end{% if not loop.last %},{% endif %}
+            case
+                when not version_addresses.is_nil then version_addresses.{{ field }}
+            end{% if not loop.last %},{% endif %}
             {%- endfor %}
-        )::text
+        )::text as value
     from version_addresses
     inner join multi_version_keys
         on version_addresses.contractor_key = multi_version_keys.contractor_key
-    where version_addresses.address_position = (
-        select min(first_addresses.address_position)
-        from version_addresses as first_addresses
-        where
-            first_addresses.contractor_key = version_addresses.contractor_key
-            and first_addresses.record_version = version_addresses.record_version
-            and first_addresses.address_type = version_addresses.address_type
-    )
+    where version_addresses.is_first_of_type
 
     union all
 
     select
         version_phones.contractor_key,
         version_phones.record_version,
-        'phones',
-        coalesce(version_phones.phones, '{}'::text[])::text
+        'phones' as field,
+        coalesce(version_phones.phones, '{}'::text[])::text as value
     from version_phones
     inner join multi_version_keys
         on version_phones.contractor_key = multi_version_keys.contractor_key
@@ -420,8 +426,8 @@ given_values as (
     select
         version_emails.contractor_key,
         version_emails.record_version,
-        'emails',
-        coalesce(version_emails.emails, '{}'::text[])::text
+        'emails' as field,
+        coalesce(version_emails.emails, '{}'::text[])::text as value
     from version_emails
     inner join multi_version_keys
         on version_emails.contractor_key = multi_version_keys.contractor_key
@@ -461,11 +467,13 @@ value_runs as (
     select
         given_values.contractor_key,
         {%- for field in change_fields %}
-        bool_or(value_breaks.break_version is null) filter (where given_values.field = '{{ field }}') as is_{{ field }}_unchanged_in_window,
+        bool_or(value_breaks.break_version is null) filter (
+            where given_values.field = '{{ field }}'
+        ) as is_{{ field }}_unchanged_in_window,
         min(given_values.record_version) filter (
             where
-                given_values.field = '{{ field }}'
-                and given_values.record_version > coalesce(value_breaks.break_version, 0)
+            given_values.field = '{{ field }}'
+            and given_values.record_version > coalesce(value_breaks.break_version, 0)
         ) as {{ field }}_run_start,
         {%- endfor %}
         count(*) as value_count
@@ -505,7 +513,10 @@ folded as (
         end as {{ column }},
         {%- endfor %}
         {%- if field in change_fields %}
-        {{ crm7_change_version(field, 'window_fields.' ~ field ~ '_version', 'existing.' ~ spec.compared, 'window_fields.' ~ spec.compared) }} as {{ field }}_version,
+        {%- set window_version = 'window_fields.' ~ field ~ '_version' %}
+        {%- set existing_value = 'existing.' ~ spec.compared %}
+        {%- set window_value = 'window_fields.' ~ spec.compared %}
+        {{ crm7_change_version(field, window_version, existing_value, window_value) }} as {{ field }}_version,
         {%- else %}
         coalesce(window_fields.{{ field }}_version, existing.{{ field }}_version) as {{ field }}_version,
         {%- endif %}
@@ -518,12 +529,11 @@ folded as (
             else existing.{{ address_type }}_{{ field }}
         end as {{ address_type }}_{{ field }},
         {%- endfor %}
-        {{ crm7_change_version(
-            address_type ~ '_address',
-            'window_addresses.' ~ address_type ~ '_address_version',
-            crm7_address_row('existing', address_type, address_fields),
-            crm7_address_row('window_addresses', address_type, address_fields),
-        ) }} as {{ address_type }}_address_version,
+        {%- set field_name = address_type ~ '_address' %}
+        {%- set window_version = 'window_addresses.' ~ field_name ~ '_version' %}
+        {%- set existing_value = crm7_address_row('existing', address_type, address_fields) %}
+        {%- set window_value = crm7_address_row('window_addresses', address_type, address_fields) %}
+        {{ crm7_change_version(field_name, window_version, existing_value, window_value) }} as {{ field_name }}_version,
         {%- endfor %}
         case
             when window_phones.phones_version is not null then window_phones.phones
@@ -533,12 +543,18 @@ folded as (
             when window_phones.phones_version is not null then window_phones.has_invalid_phone
             else coalesce(existing.has_invalid_phone, false)
         end as has_invalid_phone,
-        {{ crm7_change_version('phones', 'window_phones.phones_version', 'existing.phones', 'window_phones.phones') }} as phones_version,
+        {%- set phones_change = crm7_change_version(
+            'phones', 'window_phones.phones_version', 'existing.phones', 'window_phones.phones'
+        ) %}
+        {{ phones_change }} as phones_version,
         case
             when window_emails.emails_version is not null then window_emails.emails
             else coalesce(existing.emails, '{}'::text[])
         end as emails,
-        {{ crm7_change_version('emails', 'window_emails.emails_version', 'existing.emails', 'window_emails.emails') }} as emails_version,
+        {%- set emails_change = crm7_change_version(
+            'emails', 'window_emails.emails_version', 'existing.emails', 'window_emails.emails'
+        ) %}
+        {{ emails_change }} as emails_version,
         window_fields.load_id,
         window_fields.record_no,
         window_fields.source_line,
@@ -587,7 +603,7 @@ hashed as (
     select
         *,
         case
-            when existing_content_hash is distinct from content_hash then last_load_id
+            when (existing_content_hash is distinct from content_hash) then last_load_id
             else existing_changed_load_id
         end as changed_load_id,
         md5(row(content_hash, source_updated_at, load_id, record_no, first_load_id, last_load_id)::text)

@@ -38,6 +38,7 @@
 
 {%- set watermark = incremental_watermark('matched_load_id') if is_incremental() else 0 %}
 {%- set blocking_reasons = ['missing_nip', 'invalid_nip', 'nip_changed', 'duplicate_nip_in_source'] %}
+{%- set blocking_reasons_array = "array['" ~ blocking_reasons | join("', '") ~ "']::text[]" %}
 
 with
 
@@ -237,9 +238,7 @@ decided as (
     select
         *,
         case
-            when review_reason_list && array[
-                {%- for reason in blocking_reasons %}'{{ reason }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-            ]::text[] then 'review'
+            when review_reason_list && {{ blocking_reasons_array }} then 'review'
             when is_first_record then 'new company'
             else 'linked'
         end as decision

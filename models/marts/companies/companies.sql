@@ -192,7 +192,8 @@ unpacked as (
         {%- endfor %}
         {%- for address_type in ['registered', 'correspondence'] %}
         {%- for field in address_fields %}
-        substr(aggregated.latest_{{ address_type }}_address, 22)::jsonb ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
+        substr(aggregated.latest_{{ address_type }}_address, 22)::jsonb
+        ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
         {%- endfor %}
         {%- endfor %}
         coalesce(company_phones.phones, '{}'::text[]) as phones,

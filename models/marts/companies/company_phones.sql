@@ -24,7 +24,7 @@ final as (
     select
         company_id,
         split_part(item_value, ';ext=', 1) as phone,
-        nullif(split_part(item_value, ';ext=', 2), '') as extension,
+        nullif(split_part(item_value, ';ext=', 2), '') as phone_extension,
         array_agg(distinct source_system order by source_system) as source_systems,
         array_agg(distinct source_record order by source_record) as source_records
     from record_phones

@@ -48,7 +48,6 @@ final as (
 
     select
         review_reasons.reason,
-        review_reasons.reason in ('invalid_regon', 'invalid_phone') as is_value_not_taken,
         deduplicated.source_system,
         deduplicated.source_record_id,
         latest_versions.name,
@@ -61,6 +60,7 @@ final as (
         deduplicated.source_line,
         loads.file_name,
         review_reasons.matched_at as detected_at,
+        review_reasons.reason in ('invalid_regon', 'invalid_phone') as is_value_not_taken,
         md5(review_reasons.contractor_key || '|' || review_reasons.reason) as review_id
     from review_reasons
     inner join deduplicated

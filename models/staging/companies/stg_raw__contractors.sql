@@ -31,7 +31,8 @@ renamed as (
         -- Given: the element was in the record, with a value or as xsi:nil="true" (a
         -- cleared value); a left-out element is "no news" and leaves the field as it was.
         {%- for field in ['source_updated_at', 'short_name', 'nip', 'regon', 'fax', 'www'] %}
-        coalesce(source.{{ field }} is not null or '{{ field }}' = any(source._nil_fields), false) as is_{{ field }}_given,
+        coalesce(source.{{ field }} is not null or '{{ field }}' = any(source._nil_fields), false)
+            as is_{{ field }}_given,
         {%- endfor %}
         source._load_id * 4294967296 + source._record_no as record_version
 
