@@ -81,7 +81,7 @@
                 {'name': 'int_contractors_deduplicated_last_load_idx', 'columns': ['last_load_id']},
                 {'name': 'int_contractors_deduplicated_changed_load_idx', 'columns': ['changed_load_id']},
             ]) }}",
-            "{{ crm7_analyze_if_written(this, ['contractor_key', 'source_system', 'source_record_id', 'nip', 'nip_is_valid', 'linked_nip', 'is_deleted', 'load_id', 'last_load_id']) }}",
+            "{{ crm7_analyze_if_written(this, ['contractor_key', 'source_system', 'source_record_id', 'nip', 'nip_is_valid', 'linked_nip', 'is_deleted', 'load_id', 'last_load_id', 'changed_load_id']) }}",
         ],
     )
 }}
