@@ -2,15 +2,20 @@
     Data tests on the big incremental models check only the rows written since the last
     build whose data tests all passed ("tested watermark", audit.crm7_build_state).
 
-    Why this is safe: every row these models write is stamped with the build's load id
-    (dedup last_load_id, matched matched_load_id, companies and links updated_load_id;
-    warehouse documents deduplicated_load_id / updated_load_id, their lines the
-    document's load id), which is higher than any load id of an earlier build that wrote
-    rows. Rows are never deleted, except warehouse documents and invoices deleted at the
-    source (with their lines and payments): a row-scoped test's result for the rows left
-    does not change. crm.invoices rewrites every document of a chain of corrections that
-    changed, so an original's state after corrections is tested again when it changes.
-    So a row not stamped above the watermark is unchanged since it passed every test.
+    Why this is safe: every row these models write because of a new load carries a load id
+    of that load or later (dedup last_load_id, matched matched_load_id, companies
+    updated_load_id, links last_load_id, warehouse documents deduplicated_load_id /
+    updated_load_id, invoices updated_load_id, their lines the document's load id), which
+    is higher than any load id an earlier build had read. What a build rewrites without a
+    load of its own keeps its ids and is not tested again by an incremental build: a
+    company whose record was deleted, a link whose review flag another record changed, an
+    invoice or line resolved again against later links and dictionaries. --full-refresh
+    forgets the watermark and tests every row. Rows are never deleted, except warehouse
+    documents and invoices deleted at the source (with their lines and payments): a
+    row-scoped test's result for the rows left does not change (an original invoice whose
+    chain of corrections changed is rewritten with its own load id, so it is among the
+    rewrites above). So a row not stamped above the watermark is unchanged since it passed
+    every test, or is one of those rewrites.
     Uniqueness across old and new rows is enforced by PostgreSQL on every row (the
     model's primary key / unique constraints, see crm7_unique_keys), so the scoped
     `unique` test keeps its guarantee. The watermark
