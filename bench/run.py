@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -48,6 +49,7 @@ from bench.generate import (
     write_products_file,
 )
 from loaders.db import connection_settings
+from loaders.settings import dbt_target_path
 
 OUT = Path(__file__).resolve().parent / "out"
 BIN = Path(sys.executable).parent
@@ -134,6 +136,14 @@ def row_versions(
     return versions
 
 
+def keep_run_results(label: str) -> None:
+    """Copy the build's run_results.json to bench/out/run_results-<label>.json: the time
+    of every node, to see where a build's seconds go."""
+    results = dbt_target_path() / "run_results.json"
+    if results.exists():
+        shutil.copyfile(results, OUT / f"run_results-{label}.json")
+
+
 def measure_builds(env, settings, write_change, tables: dict[str, str], unit: str) -> dict:
     """The three timed production builds: the first; one after loading the 1% change
     (the file ``write_change()`` writes); one with no new data. Rows of ``tables``
@@ -142,15 +152,18 @@ def measure_builds(env, settings, write_change, tables: dict[str, str], unit: st
     crm7 = str(BIN / "crm7")
     wait_for_autovacuum(settings)
     first_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
+    keep_run_results("first")
     vacuum_s = wait_for_autovacuum(settings)
     change = write_change()
     change_load_s, _, _ = measure([crm7, "load", "--no-progress", str(change)], env)
     first_versions = row_versions(settings, tables)
     wait_for_autovacuum(settings)
     second_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
+    keep_run_results("after-1pct")
     before = row_versions(settings, tables)
     wait_for_autovacuum(settings)
     idle_s, _, _ = measure([crm7, *PRODUCTION_BUILD], env)
+    keep_run_results("no-new-data")
     after = row_versions(settings, tables)
     return {
         "dbt first s": first_s,

@@ -67,13 +67,19 @@
 {%- do folded_columns.append(address_type ~ '_' ~ field) -%}
 {%- endfor -%}
 {%- endfor -%}
+{#- The planner sees ~200 rows for every step grouped by contractor_key (a computed key,
+    without statistics): nested loops would be quadratic, and on a full build merge joins
+    sort a million rows each; hash joins it is. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='contractor_key',
         on_schema_change='append_new_columns',
-        pre_hook="set local enable_nestloop = off",
+        pre_hook=[
+            "set local enable_nestloop = off",
+            "set local enable_mergejoin = {{ 'on' if is_incremental() else 'off' }}",
+        ],
         post_hook=[
             "{{ crm7_ensure_indexes(this, [
                 {'name': 'int_contractors_deduplicated_nip_idx', 'columns': ['source_system', 'nip']},
@@ -192,6 +198,7 @@ key_links as (
     select
         batch_keys.contractor_key,
         batch_keys.latest_version,
+        batch_keys.version_count,
         coalesce(existing.first_load_id, batch_keys.first_load_id) as first_load_id,
         coalesce(existing.linked_nip, batch_keys.first_valid_nip) as linked_nip,
         case
@@ -211,6 +218,7 @@ versions as (
     select
         batch_records.*,
         key_links.linked_nip as key_linked_nip,
+        key_links.version_count,
         (
             not batch_records.is_nip_given
             or coalesce(batch_records.nip = key_links.linked_nip, false)
@@ -229,9 +237,6 @@ version_addresses as (
         addresses.address_type,
         addresses.address_position,
         addresses.is_nil,
-        addresses.address_position = min(addresses.address_position) over (
-            partition by versions.contractor_key, versions.record_version, addresses.address_type
-        ) as is_first_of_type,
         {%- for field in address_fields %}
         addresses.{{ field }}{% if not loop.last %},{% endif %}
         {%- endfor %}
@@ -246,6 +251,16 @@ version_addresses as (
 
 ),
 
+-- Per record and address type, the latest version with one, its first address of that
+-- type (one sort; the pivot below then reads one row per type).
+latest_addresses as (
+
+    select distinct on (contractor_key, address_type) *
+    from version_addresses
+    order by contractor_key asc, address_type asc, record_version desc, address_position asc
+
+),
+
 window_addresses as (
 
     select
@@ -253,16 +268,13 @@ window_addresses as (
         {%- for address_type in address_types %}
         max(record_version) filter (where address_type = '{{ address_type }}') as {{ address_type }}_address_version,
         {%- for field in address_fields %}
-        (
-            array_agg(
-                case when not is_nil then {{ field }} end
-                order by record_version desc, address_position asc
-            ) filter (where address_type = '{{ address_type }}')
-        )[1] as {{ address_type }}_{{ field }},
+        max(case when not is_nil then {{ field }} end) filter (
+            where address_type = '{{ address_type }}'
+        ) as {{ address_type }}_{{ field }},
         {%- endfor %}
         {%- endfor %}
-        count(*) as address_rows
-    from version_addresses
+        count(*) as address_type_count
+    from latest_addresses
     group by contractor_key
 
 ),
@@ -272,6 +284,7 @@ version_phones as (
     select
         versions.contractor_key,
         versions.record_version,
+        versions.version_count,
         array_agg(phones.phone order by phones.phone_position) filter (
             where not phones.is_nil and phones.phone is not null
         ) as phones,
@@ -284,19 +297,34 @@ version_phones as (
     where
         phones.load_id in ({{ window }})
         and versions.is_for_link
-    group by versions.contractor_key, versions.record_version
+    group by versions.contractor_key, versions.record_version, versions.version_count
 
 ),
 
+-- A record with one version in the window (every record of a first build, most of
+-- any other) needs no sort to find its latest one.
 window_phones as (
 
-    select distinct on (contractor_key)
+    select
         contractor_key,
         has_invalid_phone,
         record_version as phones_version,
         coalesce(phones, '{}'::text[]) as phones
     from version_phones
-    order by contractor_key asc, record_version desc
+    where version_count = 1
+
+    union all
+
+    (
+        select distinct on (contractor_key)
+            contractor_key,
+            has_invalid_phone,
+            record_version as phones_version,
+            coalesce(phones, '{}'::text[]) as phones
+        from version_phones
+        where version_count > 1
+        order by contractor_key asc, record_version desc
+    )
 
 ),
 
@@ -305,6 +333,7 @@ version_emails as (
     select
         versions.contractor_key,
         versions.record_version,
+        versions.version_count,
         array_agg(emails.email order by emails.email_position) filter (
             where not emails.is_nil and emails.email is not null
         ) as emails
@@ -316,23 +345,59 @@ version_emails as (
     where
         emails.load_id in ({{ window }})
         and versions.is_for_link
-    group by versions.contractor_key, versions.record_version
+    group by versions.contractor_key, versions.record_version, versions.version_count
 
 ),
 
 window_emails as (
 
-    select distinct on (contractor_key)
+    select
         contractor_key,
         record_version as emails_version,
         coalesce(emails, '{}'::text[]) as emails
     from version_emails
-    order by contractor_key asc, record_version desc
+    where version_count = 1
+
+    union all
+
+    (
+        select distinct on (contractor_key)
+            contractor_key,
+            record_version as emails_version,
+            coalesce(emails, '{}'::text[]) as emails
+        from version_emails
+        where version_count > 1
+        order by contractor_key asc, record_version desc
+    )
 
 ),
 
--- Per field, the latest version of the window that gave it.
-window_fields as (
+-- Per field, the latest version of the window that gave it. A record with one version
+-- in the window gives its own values (the aggregates below, over one row, give the same).
+single_version_fields as (
+
+    select
+        contractor_key,
+        {%- for column in latest_version_columns %}
+        {{ column }},
+        {%- endfor %}
+        {%- for column in ['nip_raw', 'nip', 'nip_is_valid'] %}
+        case when is_nip_given then {{ column }} end as {{ column }},
+        {%- endfor %}
+        case when is_nip_given then record_version end as nip_version,
+        {%- for field, spec in company_fields.items() %}
+        {%- for column, expression in spec.columns.items() %}
+        case when is_for_link and {{ spec.given }} then {{ expression }} end as {{ column }},
+        {%- endfor %}
+        case when is_for_link and {{ spec.given }} then record_version end as {{ field }}_version,
+        {%- endfor %}
+        load_id as last_load_id
+    from versions
+    where version_count = 1
+
+),
+
+multi_version_fields as (
 
     select
         contractor_key,
@@ -354,7 +419,18 @@ window_fields as (
         {%- endfor %}
         max(load_id) as last_load_id
     from versions
+    where version_count > 1
     group by contractor_key
+
+),
+
+window_fields as (
+
+    select * from single_version_fields
+
+    union all
+
+    select * from multi_version_fields
 
 ),
 
@@ -380,6 +456,22 @@ multi_versions as (
 
 ),
 
+-- The first address of each type of every version of a record with several.
+multi_version_first_addresses as (
+
+    select distinct on (version_addresses.contractor_key, version_addresses.record_version, version_addresses.address_type)
+        version_addresses.*
+    from version_addresses
+    inner join multi_version_keys
+        on version_addresses.contractor_key = multi_version_keys.contractor_key
+    order by
+        version_addresses.contractor_key asc,
+        version_addresses.record_version asc,
+        version_addresses.address_type asc,
+        version_addresses.address_position asc
+
+),
+
 given_values as (
     {%- for field, spec in company_fields.items() if field in change_fields %}
 
@@ -395,20 +487,17 @@ given_values as (
     {%- endfor %}
 
     select
-        version_addresses.contractor_key,
-        version_addresses.record_version,
-        version_addresses.address_type || '_address' as field,
+        multi_version_first_addresses.contractor_key,
+        multi_version_first_addresses.record_version,
+        multi_version_first_addresses.address_type || '_address' as field,
         jsonb_build_array(
             {%- for field in address_fields %}
             case
-                when not version_addresses.is_nil then version_addresses.{{ field }}
+                when not multi_version_first_addresses.is_nil then multi_version_first_addresses.{{ field }}
             end{% if not loop.last %},{% endif %}
             {%- endfor %}
         )::text as value
-    from version_addresses
-    inner join multi_version_keys
-        on version_addresses.contractor_key = multi_version_keys.contractor_key
-    where version_addresses.is_first_of_type
+    from multi_version_first_addresses
 
     union all
 
@@ -577,6 +666,9 @@ folded as (
         on key_links.contractor_key = value_runs.contractor_key
     left join existing
         on key_links.contractor_key = existing.contractor_key
+    -- OFFSET 0 keeps PostgreSQL from inlining this step into the next ones, which would
+    -- repeat each folded expression (and below, each md5) wherever it is referenced.
+    offset 0
 
 ),
 
@@ -595,6 +687,7 @@ content_hashed as (
             )::text
         ) as content_hash
     from folded
+    offset 0
 
 ),
 
@@ -609,6 +702,7 @@ hashed as (
         md5(row(content_hash, source_updated_at, load_id, record_no, first_load_id, last_load_id)::text)
             as record_hash
     from content_hashed
+    offset 0
 
 ),
 

@@ -1,11 +1,10 @@
 {#-
-    One row: build_load_id, the highest load id the latest build took. Every load up to
-    it had ended (loaded, failed or skipped) before the build started, so every model of
-    the build read it; a load still running, or one that ended after the build started,
-    holds back itself and every newer load (the models process loads in load-id order,
-    see load_window_upper_bound), and its records count as not yet built until the next
-    build. It runs after the models that read the loads (depends_on below), so a build
-    that stops before them leaves the previous watermark.
+    One row: build_load_id, the highest load id the latest build took (crm7_build_load_id_sql:
+    every load up to it had ended before the build started). A load still running, or one
+    that ended after the build started, holds back itself and every newer load, and its
+    records count as not yet built until the next build. It runs after the models that read
+    the loads (depends_on below), so a build that stops before them leaves the previous
+    watermark.
 -#}
 -- depends_on: {{ ref('company_links') }}
 -- depends_on: {{ ref('invoices') }}
@@ -19,44 +18,8 @@
 -- depends_on: {{ ref('dictionary_codes') }}
 -- depends_on: {{ ref('warehouse_documents') }}
 -- depends_on: {{ ref('warehouse_document_lines') }}
+-- depends_on: {{ ref('int_loaded_records_deduplicated') }}
+-- depends_on: {{ ref('int_loads_counted') }}
 {{ config(materialized='table') }}
 
-with
-
-loads as (
-
-    select * from {{ ref('stg_raw__loads') }}
-
-),
-
-build_start as (
-
-    select '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }} UTC'::timestamptz as started_at
-
-),
-
-unfinished as (
-
-    select min(loads.load_id) as first_unfinished_load_id
-    from loads
-    cross join build_start
-    where
-        loads.load_id >= {{ load_window_upper_bound('loads') }}
-        or loads.finished_at > build_start.started_at
-
-),
-
-final as (
-
-    select
-        build_start.started_at as build_started_at,
-        least(
-            coalesce((select max(loads.load_id) from loads), 0),
-            coalesce(unfinished.first_unfinished_load_id - 1, 9223372036854775807)
-        )::bigint as build_load_id
-    from unfinished
-    cross join build_start
-
-)
-
-select * from final
+{{ crm7_build_load_id_sql(ref('stg_raw__loads')) }}

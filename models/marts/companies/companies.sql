@@ -72,6 +72,8 @@ existing as (
 
 {% endif %}
 
+{% if is_incremental() %}
+
 affected_nips as (
 
     select distinct linked_nip as nip
@@ -82,22 +84,48 @@ affected_nips as (
 
 ),
 
-linked_records as (
+linked_records as not materialized (
 
-    select
-        deduplicated.*,
-        bool_or(not deduplicated.is_deleted) over (partition by deduplicated.linked_nip) as has_active_records
+    select deduplicated.*
     from deduplicated
     inner join affected_nips
         on deduplicated.linked_nip = affected_nips.nip
 
 ),
 
+{% else %}
+
+linked_records as not materialized (
+
+    {#- Full build: every linked record (no affected_nips to join to). -#}
+    select *
+    from deduplicated
+    where linked_nip is not null
+
+),
+
+{% endif %}
+
+-- Per company: whether any record is still active, and the load of its first link
+-- (a hash aggregate over two narrow columns, not a window over whole records).
+company_firsts as (
+
+    select
+        linked_nip as nip,
+        bool_or(not is_deleted) as has_active_records,
+        min(linked_load_id) as created_load_id
+    from linked_records
+    group by linked_nip
+
+),
+
 company_records as (
 
-    select *
+    select linked_records.*
     from linked_records
-    where not is_deleted or not has_active_records
+    inner join company_firsts
+        on linked_records.linked_nip = company_firsts.nip
+    where not linked_records.is_deleted or not company_firsts.has_active_records
 
 ),
 
@@ -141,16 +169,6 @@ aggregated as (
 
 ),
 
-company_firsts as (
-
-    select
-        linked_nip as nip,
-        min(linked_load_id) as created_load_id
-    from linked_records
-    group by linked_nip
-
-),
-
 {%- for list_name, item in [('phones', 'phone'), ('emails', 'email')] %}
 
 record_{{ list_name }} as (
@@ -182,19 +200,18 @@ company_{{ list_name }} as (
 
 {%- endfor %}
 
-unpacked as (
+-- Each address parsed once (jsonb), not once per field. OFFSET 0 keeps PostgreSQL from
+-- inlining a step into the next ones, which would repeat its expressions (the parse, the
+-- md5 below) wherever they are referenced.
+parsed as (
 
     select
-        {{ company_id_from_nip('aggregated.nip') }} as company_id,
         aggregated.nip,
         {%- for field in scalar_fields %}
         nullif(substr(aggregated.latest_{{ field }}, 22), '') as {{ field }},
         {%- endfor %}
         {%- for address_type in ['registered', 'correspondence'] %}
-        {%- for field in address_fields %}
-        substr(aggregated.latest_{{ address_type }}_address, 22)::jsonb
-        ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
-        {%- endfor %}
+        substr(aggregated.latest_{{ address_type }}_address, 22)::jsonb as {{ address_type }}_address,
         {%- endfor %}
         coalesce(company_phones.phones, '{}'::text[]) as phones,
         coalesce(company_emails.emails, '{}'::text[]) as emails,
@@ -207,6 +224,29 @@ unpacked as (
         on aggregated.nip = company_phones.nip
     left join company_emails
         on aggregated.nip = company_emails.nip
+    offset 0
+
+),
+
+unpacked as (
+
+    select
+        {{ company_id_from_nip('nip') }} as company_id,
+        nip,
+        {%- for field in scalar_fields %}
+        {{ field }},
+        {%- endfor %}
+        {%- for address_type in ['registered', 'correspondence'] %}
+        {%- for field in address_fields %}
+        {{ address_type }}_address ->> {{ loop.index0 }} as {{ address_type }}_{{ field }},
+        {%- endfor %}
+        {%- endfor %}
+        phones,
+        emails,
+        created_load_id,
+        updated_load_id
+    from parsed
+    offset 0
 
 ),
 
@@ -236,6 +276,7 @@ hashed as (
     from unpacked
     left join existing
         on unpacked.company_id = existing.company_id
+    offset 0
 
 ),
 

@@ -1,14 +1,17 @@
 {#-
     One row per raw.loads row, every contract: what the loader read and rejected, and
-    what became of each loaded record, counted record by record:
+    what became of each loaded record, counted once as:
     - not yet built: its load is above the build watermark (int_load_build_watermark);
-    - superseded: a later version of the same source key (int_loaded_records: contract
-      and source key, version order) exists in a built load;
-    - deleted: the latest built version of its key, marking the key deleted;
-    - current: the latest built version, not deleted; in review when a domain's review
-      mart has a row about it (a subset of current).
-    read = rejected + current + superseded + deleted + not yet built (a data test). A
-    load that did not end loaded (running, failed, skipped) has no records: all zero.
+    - current / deleted: it is the latest built version of its source key
+      (int_loaded_records_deduplicated), not deleted / marking the key deleted;
+    - superseded: the other records of a built load (a later version of their key is in
+      a built load);
+    - in review (a subset of current): a domain's review mart has a row about it.
+    A load's records are counted in raw once it has ended (int_loads_counted); a load
+    that ended after the last build is counted here, from raw as it is now, so it shows
+    at once as not yet built. read = rejected + current + superseded + deleted + not yet
+    built (a data test): the loader's counts against the rows raw holds. A load that did
+    not end loaded (running, failed, skipped) has no records: all zero.
 -#}
 {{ config(materialized='view') }}
 
@@ -20,9 +23,21 @@ loads as (
 
 ),
 
+counted_loads as (
+
+    select * from {{ ref('int_loads_counted') }}
+
+),
+
 records as (
 
     select * from {{ ref('int_loaded_records') }}
+
+),
+
+latest_versions as (
+
+    select * from {{ ref('int_loaded_records_deduplicated') }}
 
 ),
 
@@ -45,68 +60,69 @@ build as (
 
 ),
 
-built_records as (
-
-    select records.*
-    from records
-    cross join build
-    where records.load_id <= build.build_load_id
-
-),
-
--- The latest built version of each source key.
-latest_versions as (
-
-    select distinct on (contract, source_key)
-        load_id,
-        record_no,
-        is_deleted
-    from built_records
-    order by
-        contract asc,
-        source_key asc,
-        coalesce(version_sequence, -1) desc,
-        coalesce(version_updated_at, '-infinity'::timestamptz) desc,
-        load_id desc,
-        record_no desc
-
-),
-
-classified as (
+-- What raw holds of every loaded load: counted once it ended, or counted now.
+loaded_records as (
 
     select
-        records.load_id,
-        case
-            when records.load_id > build.build_load_id then 'not_yet_built'
-            when latest_versions.load_id is null then 'superseded'
-            when latest_versions.is_deleted then 'deleted'
-            else 'current'
-        end as outcome,
-        in_review.load_id is not null as is_in_review
-    from records
-    cross join build
-    left join latest_versions
+        loads.load_id,
+        coalesce(counted_loads.records_counted, uncounted.records_counted) as records_counted
+    from loads
+    left join counted_loads
+        on loads.load_id = counted_loads.load_id
+    left join
+        lateral (
+            select count(*) as records_counted
+            from records
+            where
+                records.load_id = loads.load_id
+                and counted_loads.load_id is null
+        ) as uncounted
+        on true
+    where loads.is_loaded
+
+),
+
+latest_per_load as (
+
+    select
+        load_id,
+        count(*) filter (where not is_deleted) as records_current,
+        count(*) filter (where is_deleted) as records_deleted
+    from latest_versions
+    group by load_id
+
+),
+
+review_per_load as (
+
+    select
+        latest_versions.load_id,
+        count(*) as records_in_review
+    from in_review
+    inner join latest_versions
         on
-            records.load_id = latest_versions.load_id
-            and records.record_no = latest_versions.record_no
-    left join in_review
-        on
-            records.load_id = in_review.load_id
-            and records.record_no = in_review.record_no
+            in_review.load_id = latest_versions.load_id
+            and in_review.record_no = latest_versions.record_no
+    where not latest_versions.is_deleted
+    group by latest_versions.load_id
 
 ),
 
 per_load as (
 
     select
-        load_id,
-        count(*) filter (where outcome = 'current') as records_current,
-        count(*) filter (where outcome = 'superseded') as records_superseded,
-        count(*) filter (where outcome = 'deleted') as records_deleted,
-        count(*) filter (where outcome = 'not_yet_built') as records_not_yet_built,
-        count(*) filter (where outcome = 'current' and is_in_review) as records_in_review
-    from classified
-    group by load_id
+        loaded_records.load_id,
+        loaded_records.records_counted,
+        loaded_records.load_id <= build.build_load_id as is_built,
+        coalesce(latest_per_load.records_current, 0) as records_current,
+        coalesce(latest_per_load.records_deleted, 0) as records_deleted,
+        coalesce(review_per_load.records_in_review, 0) as records_in_review
+    from loaded_records
+    cross join build
+    left join latest_per_load
+        on loaded_records.load_id = latest_per_load.load_id
+    left join review_per_load
+        on loaded_records.load_id = review_per_load.load_id
 
 ),
 
@@ -121,17 +137,20 @@ final as (
         loads.duplicate_of_load_id,
         loads.started_at,
         loads.finished_at,
-        loads.is_loaded and loads.load_id <= build.build_load_id as is_built,
+        coalesce(per_load.is_built, false) as is_built,
         case when loads.is_loaded then coalesce(loads.records_read, 0) else 0 end::bigint as records_read,
         case when loads.is_loaded then coalesce(loads.records_loaded, 0) else 0 end::bigint as records_loaded,
         case when loads.is_loaded then coalesce(loads.records_rejected, 0) else 0 end::bigint as records_rejected,
-        coalesce(per_load.records_current, 0)::bigint as records_current,
-        coalesce(per_load.records_superseded, 0)::bigint as records_superseded,
-        coalesce(per_load.records_deleted, 0)::bigint as records_deleted,
-        coalesce(per_load.records_not_yet_built, 0)::bigint as records_not_yet_built,
-        coalesce(per_load.records_in_review, 0)::bigint as records_in_review
+        case when per_load.is_built then per_load.records_current else 0 end::bigint as records_current,
+        case
+            when per_load.is_built
+                then per_load.records_counted - per_load.records_current - per_load.records_deleted
+            else 0
+        end::bigint as records_superseded,
+        case when per_load.is_built then per_load.records_deleted else 0 end::bigint as records_deleted,
+        case when not per_load.is_built then per_load.records_counted else 0 end::bigint as records_not_yet_built,
+        case when per_load.is_built then per_load.records_in_review else 0 end::bigint as records_in_review
     from loads
-    cross join build
     left join per_load
         on loads.load_id = per_load.load_id
 
