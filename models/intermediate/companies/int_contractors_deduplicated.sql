@@ -459,16 +459,10 @@ multi_versions as (
 -- The first address of each type of every version of a record with several.
 multi_version_first_addresses as (
 
-    select distinct on (version_addresses.contractor_key, version_addresses.record_version, version_addresses.address_type)
-        version_addresses.*
+    select distinct on (contractor_key, record_version, address_type) *
     from version_addresses
-    inner join multi_version_keys
-        on version_addresses.contractor_key = multi_version_keys.contractor_key
-    order by
-        version_addresses.contractor_key asc,
-        version_addresses.record_version asc,
-        version_addresses.address_type asc,
-        version_addresses.address_position asc
+    where contractor_key in (select multi_version_keys.contractor_key from multi_version_keys)
+    order by contractor_key asc, record_version asc, address_type asc, address_position asc
 
 ),
 
@@ -668,7 +662,7 @@ folded as (
         on key_links.contractor_key = existing.contractor_key
     -- OFFSET 0 keeps PostgreSQL from inlining this step into the next ones, which would
     -- repeat each folded expression (and below, each md5) wherever it is referenced.
-    offset 0
+    offset 0  -- noqa: AM09
 
 ),
 
@@ -687,7 +681,7 @@ content_hashed as (
             )::text
         ) as content_hash
     from folded
-    offset 0
+    offset 0  -- noqa: AM09
 
 ),
 
@@ -702,7 +696,7 @@ hashed as (
         md5(row(content_hash, source_updated_at, load_id, record_no, first_load_id, last_load_id)::text)
             as record_hash
     from content_hashed
-    offset 0
+    offset 0  -- noqa: AM09
 
 ),
 

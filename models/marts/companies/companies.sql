@@ -224,7 +224,7 @@ parsed as (
         on aggregated.nip = company_phones.nip
     left join company_emails
         on aggregated.nip = company_emails.nip
-    offset 0
+    offset 0  -- noqa: AM09
 
 ),
 
@@ -246,7 +246,7 @@ unpacked as (
         created_load_id,
         updated_load_id
     from parsed
-    offset 0
+    offset 0  -- noqa: AM09
 
 ),
 
@@ -276,7 +276,7 @@ hashed as (
     from unpacked
     left join existing
         on unpacked.company_id = existing.company_id
-    offset 0
+    offset 0  -- noqa: AM09
 
 ),
 
