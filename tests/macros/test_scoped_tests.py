@@ -42,8 +42,14 @@ SCOPED_INVOICE_TABLES = {
     "invoice_lines",
     "invoice_payments",
 }
+# The latest built version of every key, for load_reconciliation: rows of every contract.
+SCOPED_LOAD_TABLES = {"int_loaded_records_deduplicated"}
 SCOPED_MODELS = (
-    SCOPED_RAW_VIEWS | SCOPED_CONTRACTOR_TABLES | SCOPED_WAREHOUSE_TABLES | SCOPED_INVOICE_TABLES
+    SCOPED_RAW_VIEWS
+    | SCOPED_CONTRACTOR_TABLES
+    | SCOPED_WAREHOUSE_TABLES
+    | SCOPED_INVOICE_TABLES
+    | SCOPED_LOAD_TABLES
 )
 
 
@@ -68,7 +74,9 @@ def test_an_all_green_build_moves_the_watermark_to_its_load(conn, crm):
     load = load_file(conn, EXAMPLES / "crm_contractors.xml")
     assert crm()
     assert watermarks(conn) == {
-        **dict.fromkeys(SCOPED_RAW_VIEWS | SCOPED_CONTRACTOR_TABLES, load.load_id),
+        **dict.fromkeys(
+            SCOPED_RAW_VIEWS | SCOPED_CONTRACTOR_TABLES | SCOPED_LOAD_TABLES, load.load_id
+        ),
         # No warehouse document or invoice loaded yet: their (empty) tables stay at 0.
         **dict.fromkeys(SCOPED_WAREHOUSE_TABLES | SCOPED_INVOICE_TABLES, 0),
     }
@@ -146,12 +154,14 @@ SCOPED_BEFORE = {
     ),
     "stg_raw__contractor_phones": ("load_id", True, [["load_id", "record_no", "phone_position"]]),
     "stg_raw__contractor_emails": ("load_id", True, [["load_id", "record_no", "email_position"]]),
+    # Scoped from the start (issue 11), by its meta and its constraint like the rest.
+    "int_loaded_records_deduplicated": ("load_id", False, [["contract", "source_key"]]),
 }
 
 
 def test_scoped_models_are_read_from_meta_and_constraints(pg_server, tmp_path):
     """crm7_scoped_models() finds, from each model's meta and constraints, the same 22
-    models, load-id columns and unique keys the central list named."""
+    models, load-id columns and unique keys the central list named, and the one added since."""
     from loaders.dbt import run_dbt
 
     target = str(tmp_path)
