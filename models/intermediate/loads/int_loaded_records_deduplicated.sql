@@ -47,14 +47,7 @@ new_records as (
 
 newest_versions as (
 
-    select distinct on (contract, source_key)
-        contract,
-        source_key,
-        load_id,
-        record_no,
-        version_sequence,
-        version_updated_at,
-        is_deleted
+    select distinct on (contract, source_key) *
     from new_records
     order by
         contract asc,
